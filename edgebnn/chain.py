@@ -1,0 +1,62 @@
+"""Element-wise float32 programs: the per-channel Mul/Add/Sub/Div/BatchNorm steps that
+sit between a layer's accumulator and the next binarizer or the output.
+
+A chain is a tuple of ``(op, const)`` steps with ``const`` a float32 array shaped like
+the tensor it acts on (per inference).  Steps run in graph order, each rounded to
+float32, so the C, the reference and onnxruntime compute the same floats.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+STEPS = ("mul", "add", "sub", "div", "rsub", "rdiv")
+
+
+def apply(chain, x: np.ndarray) -> np.ndarray:
+    """Run the chain on ``x`` (float32, trailing axes shaped like the consts)."""
+    v = x.astype(np.float32)
+    with np.errstate(all="ignore"):
+        for op, c in chain:
+            if op == "mul":
+                v = v * c
+            elif op == "add":
+                v = v + c
+            elif op == "sub":
+                v = v - c
+            elif op == "div":
+                v = v / c
+            elif op == "rsub":
+                v = c - v
+            elif op == "rdiv":
+                v = c / v
+            else:  # pragma: no cover - guarded by STEPS
+                raise ValueError(op)
+            v = v.astype(np.float32)
+    return v
+
+
+def step(op: str, const, shape) -> tuple[str, np.ndarray]:
+    assert op in STEPS, op
+    return op, np.ascontiguousarray(np.broadcast_to(np.asarray(const, np.float32), shape))
+
+
+def reshape(chain, shape):
+    return tuple((op, c.reshape(shape)) for op, c in chain)
+
+
+def is_identity(chain) -> bool:
+    return all(
+        (op in ("mul", "div") and np.all(c == 1)) or (op in ("add", "sub") and np.all(c == 0))
+        for op, c in chain
+    )
+
+
+def batchnorm_steps(gamma, beta, mean, var, eps, shape):
+    """BatchNormalization as onnxruntime's CPU kernel computes it: one multiply by
+    gamma / sqrt(var + eps) and one add of beta - mean * that scale."""
+    gamma, beta, mean, var = (np.asarray(a, np.float32) for a in (gamma, beta, mean, var))
+    with np.errstate(all="ignore"):
+        inv_std = (np.float32(1.0) / np.sqrt(var + np.float32(eps))).astype(np.float32)
+        scale = (inv_std * gamma).astype(np.float32)
+        bias = (beta - mean * scale).astype(np.float32)
+    return step("mul", scale, shape), step("add", bias, shape)

@@ -1,0 +1,157 @@
+"""edgebnn compile | inspect | validate | targets."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, compiler, targets
+from .errors import EdgebnnError
+
+
+def _table(rows: list[list], header: list[str]) -> str:
+    cells = [header] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _short(name: str, limit: int = 28) -> str:
+    clean = "".join(c if c.isprintable() else "?" for c in str(name))
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+
+
+def layer_table(report: dict) -> str:
+    rows = [[i, _short(r["name"]), r["op"], "x".join(map(str, r["input_shape"])) or "-",
+             "x".join(map(str, r["output_shape"])) or "-",
+             "binary" if r["binary_macs"] else ("real" if r["real_macs"] else "-"),
+             r["weights"], r["binary_macs"] + r["real_macs"], r["weight_bytes"],
+             "-" if r["bits_per_weight"] is None else f"{r['bits_per_weight']:.2f}"]
+            for i, r in enumerate(report["layers"])]
+    return _table(rows, ["#", "layer", "op", "in", "out", "kind", "params", "MACs", "flash B", "bits/w"])
+
+
+def memory_summary(report: dict) -> str:
+    m, b = report["memory"], report["budget"]
+    return (f"target {report['target']}: flash {m['flash_bytes']} B (weights {m['weight_bytes']}, code "
+            f"{m['code_bytes']} {m['code_source']}) of {b['flash_bytes']}; SRAM {m['sram_bytes']} B (arena "
+            f"{m['arena_bytes']}, lower bound {m['lower_bound_bytes']}, stack {m['stack_bytes']} "
+            f"{m['stack_source']}) of {b['sram_bytes']}; {'fits' if b['fits'] else 'DOES NOT FIT'}")
+
+
+def cmd_compile(args) -> int:
+    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output)
+    print(layer_table(compiled.report))
+    print(memory_summary(compiled.report))
+    print(f"wrote {compiled.out_dir}")
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    report = compiler.analyse(args.model, args.target)[-1]
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(layer_table(report))
+        t = report["totals"]
+        print(f"{t['binary_macs']} binary MACs, {t['real_macs']} real MACs")
+        print(memory_summary(report))
+    return 0
+
+
+def _inputs(args, shape) -> np.ndarray:
+    if args.inputs:
+        try:
+            x = np.load(args.inputs).astype(np.float32)
+        except (OSError, ValueError) as exc:
+            raise EdgebnnError(f"cannot read inputs '{args.inputs}': {exc}") from None
+        if tuple(x.shape[1:]) != tuple(shape[1:]):
+            raise EdgebnnError(f"inputs of shape {list(x.shape)}: the model takes (N, {', '.join(map(str, shape[1:]))})")
+        return x
+    rng = np.random.default_rng(args.seed)
+    return rng.standard_normal((args.random,) + tuple(shape[1:])).astype(np.float32)
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate
+
+    graph = compiler.lowered(args.model)
+    result = validate(args.model, _inputs(args, graph.input_shape))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0 if result["ok"] else 1
+    n = result["inputs"]
+    ref = result["c_vs_reference"]
+    print(f"{n} inputs")
+    print(f"C vs reference:   {'identical' if ref['identical'] else 'DIFFERENT'} "
+          f"(class agrees on {ref['class_agree']}/{n}, max relative error {ref['max_rel_error']:.3g})")
+    o = result["c_vs_onnxruntime"]
+    if "skipped" in o:
+        print(f"C vs onnxruntime: skipped ({o['skipped']})")
+    else:
+        print(f"C vs onnxruntime: class agrees on {o['class_agree']}/{n}, max relative error "
+              f"{o['max_rel_error']:.3g}; exactly-zero Sign inputs (ONNX 0, edgebnn +1): "
+              f"{result['zero_sign_inputs']}")
+    print("OK" if result["ok"] else "MISMATCH")
+    return 0 if result["ok"] else 1
+
+
+def cmd_targets(args) -> int:
+    rows = []
+    for name in targets.available():
+        t = targets.get(name)
+        rows.append([t.name, t.core, t.sram_bytes, t.flash_bytes, "yes" if t.fpu else "no", t.description])
+    print(_table(rows, ["target", "core", "SRAM B", "flash B", "FPU", "description"]))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edgebnn", description="Compile binary neural networks from ONNX to C.")
+    p.add_argument("--version", action="version", version=f"edgebnn {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compile", help="compile an ONNX model to C")
+    c.add_argument("model")
+    c.add_argument("--target", default="cortex-m4")
+    c.add_argument("-o", "--output", default="out", help="output folder (default: out)")
+    c.set_defaults(fn=cmd_compile)
+
+    i = sub.add_parser("inspect", help="the layer table of a model")
+    i.add_argument("model")
+    i.add_argument("--target", default="cortex-m4")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(fn=cmd_inspect)
+
+    v = sub.add_parser("validate", help="run the C on the host against the reference and onnxruntime")
+    v.add_argument("model")
+    group = v.add_mutually_exclusive_group()
+    group.add_argument("--inputs", help="a .npy file of inputs, batch first")
+    group.add_argument("--random", type=int, default=100, help="number of random normal inputs (default 100)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(fn=cmd_validate)
+
+    t = sub.add_parser("targets", help="list the device targets")
+    t.set_defaults(fn=cmd_targets)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except EdgebnnError as exc:
+        print(f"edgebnn: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+        print(f"edgebnn: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

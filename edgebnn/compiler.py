@@ -1,0 +1,88 @@
+"""The pipeline: ONNX -> IR -> passes -> plan -> C + report, written atomically."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, codegen, frontend, passes, planner, sizes, targets
+from . import report as reports
+from .ir import Graph
+from .reference import Reference
+
+
+class CompiledModel:
+    def __init__(self, out_dir: Path, report: dict, graph: Graph):
+        self.out_dir = Path(out_dir)
+        self.report = report
+        self.graph = graph
+        self._host = None
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Run the emitted C (built for the host on first use) on a batch."""
+        from .harness import HostModel
+
+        if self._host is None:
+            g = self.graph
+            self._host = HostModel(self.out_dir, g.tensors[g.input].size, g.tensors[g.output].size)
+        x = np.asarray(x, np.float32)
+        _check_input(self.graph, x)
+        return self._host.run(x).reshape((len(x),) + tuple(self.graph.output_shape[1:]))
+
+
+def _check_input(graph: Graph, x: np.ndarray) -> None:
+    if tuple(x.shape[1:]) != tuple(graph.input_shape[1:]):
+        raise ValueError(f"input of shape {x.shape}: expected (N, {', '.join(map(str, graph.input_shape[1:]))})")
+
+
+def lowered(model) -> Graph:
+    graph = model if isinstance(model, Graph) else frontend.load(model)
+    return passes.lower(graph)
+
+
+def reference(model) -> Reference:
+    return Reference(lowered(model))
+
+
+def analyse(model, target="cortex-m4"):
+    """(lowered graph, C files, report) without writing anything."""
+    tgt = targets.get(target)
+    graph = lowered(model)
+    plan = planner.plan(graph)
+    files, layer_bytes = codegen.render(graph, plan, __version__)
+    return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.code_bytes(files, tgt))
+
+
+def compile(model, target="cortex-m4", out_dir=None) -> CompiledModel:  # noqa: A001 - the API's name
+    graph, files, rep = analyse(model, target)
+    files["report.json"] = json.dumps(rep, indent=2) + "\n"
+    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="edgebnn-"))
+    write_atomically(out, files)
+    return CompiledModel(out, rep, graph)
+
+
+def write_atomically(out: Path, files: dict[str, str]) -> None:
+    """Write every file into a fresh sibling folder, then swap it in: a failure
+    never leaves a half-written folder nor damages a previous good one."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, text in files.items():
+            (stage / name).write_text(text)
+        if out.exists() and not any(out.iterdir()):
+            out.rmdir()
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(stage, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise

@@ -1,0 +1,17 @@
+"""Rewrites of the IR, each ``run(graph) -> graph``; the pipeline is the list below."""
+from __future__ import annotations
+
+import copy
+
+from ..ir import Graph
+from . import packing, thresholds
+
+PIPELINE = (thresholds, packing)
+
+
+def lower(graph: Graph) -> Graph:
+    """A copy of the graph with every pass applied (the input is left as it was)."""
+    out = copy.deepcopy(graph)
+    for p in PIPELINE:
+        out = p.run(out)
+    return out

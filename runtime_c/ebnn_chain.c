@@ -1,0 +1,52 @@
+/* Element-wise float32 steps, applied exactly in graph order (no contraction into
+ * fused multiply-adds: build with -ffp-contract=off or -std=c99). */
+#include "ebnn_kernels.h"
+
+static float ebnn_apply(float v, const ebnn_step *s, int32_t nsteps, int32_t i)
+{
+    int32_t k;
+    for (k = 0; k < nsteps; k++) {
+        const float c = s[k].c[s[k].stride * i];
+        switch (s[k].op) {
+        case EBNN_MUL: v = v * c; break;
+        case EBNN_ADD: v = v + c; break;
+        case EBNN_SUB: v = v - c; break;
+        case EBNN_DIV: v = v / c; break;
+        case EBNN_RSUB: v = c - v; break;
+        default: v = c / v; break;
+        }
+    }
+    return v;
+}
+
+void ebnn_affine_i32(const int32_t *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps)
+{
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = ebnn_apply((float)in[i], steps, nsteps, i);
+    }
+}
+
+void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps)
+{
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = ebnn_apply(in[i], steps, nsteps, i);
+    }
+}
+
+void ebnn_binarize_f32(const float *in, uint32_t *out, int32_t n, const ebnn_step *steps, int32_t nsteps,
+                       const float *t, int32_t t_stride, int32_t strict, int32_t invert)
+{
+    int32_t i;
+    for (i = 0; i < EBNN_WORDS(n); i++) {
+        out[i] = 0u;
+    }
+    for (i = 0; i < n; i++) {
+        const float v = ebnn_apply(in[i], steps, nsteps, i);
+        const float ti = t[t_stride * i];
+        const int32_t holds = strict ? (v > ti) : (v >= ti);
+        const uint32_t bit = (uint32_t)(invert ? holds : !holds);
+        out[i >> 5] |= bit << (i & 31);
+    }
+}
