@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,13 @@ from .reference import Reference
 
 
 class CompiledModel:
-    def __init__(self, out_dir: Path, report: dict, graph: Graph):
+    def __init__(self, out_dir: Path, report: dict, graph: Graph, temporary: bool = False):
         self.out_dir = Path(out_dir)
         self.report = report
         self.graph = graph
         self._host = None
+        if temporary:  # compile(out_dir=None): the folder goes with the object
+            weakref.finalize(self, shutil.rmtree, str(self.out_dir), True)
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Run the emitted C (built for the host on first use) on a batch."""
@@ -62,7 +65,7 @@ def compile(model, target="cortex-m4", out_dir=None) -> CompiledModel:  # noqa: 
     files["report.json"] = json.dumps(rep, indent=2) + "\n"
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="edgebnn-"))
     write_atomically(out, files)
-    return CompiledModel(out, rep, graph)
+    return CompiledModel(out, rep, graph, temporary=out_dir is None)
 
 
 def write_atomically(out: Path, files: dict[str, str]) -> None:

@@ -123,6 +123,7 @@ class BuiltModel:
     layers: list = field(default_factory=list)  # DenseInfo per dense layer, in order
     presign: list = field(default_factory=list)  # tensors fed to a binarizer (activation path)
     thresholds: list = field(default_factory=list)  # MultiThreshold input tensors
+    mt_thresholds: list = field(default_factory=list)  # (MultiThreshold input, thresholds (1, C))
     # (tensor, offsets): binarizer inputs computed by a real-valued float layer, whose rounding
     # depends on the summation order; a test may skip inputs with |tensor - offsets| tiny
     order_dependent: list = field(default_factory=list)
@@ -140,7 +141,8 @@ class BuiltModel:
 class _Graph:
     """Tiny helper around onnx.helper: unique names, initializers, nodes."""
 
-    def __init__(self, prefix=""):
+    def __init__(self, prefix="", opset=13):
+        self.opset = opset
         self.nodes = []
         self.inits = []
         self.counter = 0
@@ -233,7 +235,10 @@ def _dense(g, x, k, n, rng, form, pattern, name, bias):
         wf = g.const(f"{name}_wf", nonzero_floats(rng, (n, k), scale=float(_uniform(rng, 0.05, 2.0))))
         wb = g.binarize(wf, pattern, base=f"{name}_wbin")
         ab = g.node("Abs", [wf], base=f"{name}_abs")
-        alpha = g.node("ReduceMean", [ab], base=f"{name}_alpha", axes=[1], keepdims=1)  # (n, 1)
+        if g.opset >= 18:  # axes became an input in opset 18
+            alpha = g.node("ReduceMean", [ab, g.const("axes1", [1], np.int64)], base=f"{name}_alpha", keepdims=1)
+        else:
+            alpha = g.node("ReduceMean", [ab], base=f"{name}_alpha", axes=[1], keepdims=1)  # (n, 1)
         if form == "alpha_reducemean_w":
             ws = g.node("Mul", [wb, alpha], base=f"{name}_wscale")  # (n, k)
             wt = g.node("Transpose", [ws], base=f"{name}_wT", perm=[1, 0])
@@ -262,14 +267,14 @@ def _bn_params(rng, n, spread, zero_gamma=True):
     return gamma.astype(np.float32), beta, mean, var
 
 
-def _mt_thresholds(rng, n, k, spread, integer_grid):
+def _mt_thresholds(rng, n, k, spread, integer_grid, on_grid=0.3):
     """MultiThreshold thresholds for an input of roughly +-spread: mostly inside the range;
     on an integer input some sit exactly on reachable values (x == t gives +1) and some
     lie outside [-k, k] (constant channel)."""
     t = _uniform(rng, -1.0, 1.0, n) * spread
     if integer_grid:
         kind = _uniform(rng, 0, 1, n)
-        t = np.where(kind < 0.3, np.round((t - k) / 2) * 2 + k, np.floor(t) + 0.5)
+        t = np.where(kind < on_grid, np.round((t - k) / 2) * 2 + k, np.floor(t) + 0.5)
         t = np.where(kind > 0.93, (k + 5.0) * np.where(kind > 0.965, 1, -1), t)
     return t.astype(np.float32)
 
@@ -288,12 +293,19 @@ def build_mlp(
     bias=None,
     preprocess=None,
     opset=13,
+    ties=False,
+    batch_dim=1,
 ) -> BuiltModel:
     """Build one random binary MLP. Any option left as None is drawn from ``rng``.
 
     hidden: widths of the 1..3 binarized hidden layers (outputs of BN+binarizer);
     weight_forms: one per binary dense layer (len(hidden) + 1 for the last, minus one if
     input_stage == "real" since the first dense layer then has real input and real weights).
+    batch_dim: 1, or a string for a symbolic batch dimension (e.g. "N", as exporters with
+    dynamic axes write it).
+    ties: BN after an integer (unscaled, unbiased) binary layer gets beta = 0 and means on
+    reachable dot values, so the pre-binarizer value is exactly 0 for some inputs (boundary
+    test: Greater maps 0 to -1, every other pattern to +1; ONNX Sign(0) = 0 differs).
     """
     rng = _rng(rng)
     if pattern not in PATTERNS:
@@ -334,7 +346,9 @@ def build_mlp(
     if len(weight_forms) != n_binary:
         raise ValueError(f"need {n_binary} weight forms, got {len(weight_forms)}")
 
-    g = _Graph()
+    if opset < 12:
+        raise ValueError("opset >= 12 needed (GreaterOrEqual)")
+    g = _Graph(opset=opset)
     built = BuiltModel(model=None, pattern=pattern, input_shape=in_shape,
                        output_shape=(1, n_out), custom=pattern in CUSTOM_PATTERNS)
 
@@ -345,7 +359,10 @@ def build_mlp(
     elif input_layout == "reshape":
         shp = g.node("Shape", [x], name="input_shape")
         b = g.node("Gather", [shp, g.const("idx0", np.int64(0), np.int64)], name="input_gather", axis=0)
-        bu = g.node("Unsqueeze", [b, g.const("axes0", [0], np.int64)], name="input_unsqueeze")
+        if opset >= 13:
+            bu = g.node("Unsqueeze", [b, g.const("axes0", [0], np.int64)], name="input_unsqueeze")
+        else:
+            bu = g.node("Unsqueeze", [b], name="input_unsqueeze", axes=[0])
         cat = g.node("Concat", [bu, g.const("minus1", [-1], np.int64)], name="input_concat", axis=0)
         x = g.node("Reshape", [x, cat], name="input_reshape")
 
@@ -353,13 +370,17 @@ def build_mlp(
         """BN + binarizer (or MultiThreshold) on a layer output with n channels."""
         real_valued = base == "act0" and input_stage == "real"
         if pattern == "multithreshold":
-            thr = _mt_thresholds(rng, n, k, spread, integer_input)
+            thr = _mt_thresholds(rng, n, k, spread, integer_input, on_grid=0.9 if ties else 0.3)
             built.thresholds.append(t)
+            built.mt_thresholds.append((t, thr.reshape(1, -1)))
             if real_valued:
                 built.order_dependent.append((t, thr.reshape(1, -1)))
             out, _ = g.multithreshold(t, thr, base=f"{base}_mt")
             return out
         gamma, beta, mean, var = _bn_params(rng, n, spread)
+        if ties and integer_input:
+            beta = np.zeros(n, np.float32)
+            mean = np.clip(np.round((_normal(rng, n) * np.sqrt(k) - k) / 2) * 2 + k, -k, k).astype(np.float32)
         y = g.bn_node(t, gamma, beta, mean, var, base=f"{base}_bn")
         built.presign.append(y)
         if real_valued:
@@ -414,8 +435,8 @@ def build_mlp(
 
     graph = helper.make_graph(
         g.nodes, f"bnn_{pattern}",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(in_shape))],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, n_out])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch_dim] + list(in_shape[1:]))],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [batch_dim, n_out])],
         initializer=g.inits,
     )
     opsets = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, 1) for d in sorted(g.domains)]
@@ -469,4 +490,35 @@ def for_onnxruntime(built: BuiltModel, extra_outputs=()) -> onnx.ModelProto:
         m = to_standard_onnx(m)
     if extra_outputs:
         m = with_extra_outputs(m, extra_outputs)
+    return m
+
+
+def rename_hostile(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Copy of ``model`` whose node, tensor and graph names hold characters that must never reach
+    C unsanitised: comment terminators, quotes, backslashes, spaces, newlines, C keywords,
+    leading digits and non-ASCII. Input and output names change too."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    g = m.graph
+    mapping = {}
+    nasty = ['*/ int x; /*', '"quote"', "back\\slash", "new\nline", "int", "9lives", "ümlaut-ß", "a b/c:d"]
+
+    def ren(name):
+        if not name:
+            return name
+        if name not in mapping:
+            mapping[name] = f"{nasty[len(mapping) % len(nasty)]}#{len(mapping)}"
+        return mapping[name]
+
+    for t in g.initializer:
+        t.name = ren(t.name)
+    for v in list(g.input) + list(g.output) + list(g.value_info):
+        v.name = ren(v.name)
+    for i, n in enumerate(g.node):
+        n.name = f"{nasty[i % len(nasty)]} node {i}"
+        for j, nm in enumerate(n.input):
+            n.input[j] = ren(nm)
+        for j, nm in enumerate(n.output):
+            n.output[j] = ren(nm)
+    g.name = '*/ graph "name" \\'
     return m

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 import pytest
 
-from onnx_builders import build_mlp, small_known_mlp
+from onnx_builders import build_mlp, for_onnxruntime, rename_hostile, small_known_mlp
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -133,8 +133,14 @@ def test_report_keys(compiled_twice):
     for layer in report["layers"]:
         missing = LAYER_KEYS - set(layer)
         assert not missing, f"layer {layer.get('name')!r} lacks {sorted(missing)}"
-        for k in ("binary_macs", "real_macs", "weight_bits", "weight_bytes", "arena_offset", "arena_bytes"):
+        for k in ("binary_macs", "real_macs", "weight_bits", "weight_bytes", "arena_bytes"):
             assert isinstance(layer[k], int) and layer[k] >= 0, (layer["name"], k, layer[k])
+        # a layer writing straight into the caller's output buffer has no arena slot
+        off = layer["arena_offset"]
+        assert (isinstance(off, int) and off >= 0) or (off is None and layer["arena_bytes"] == 0), \
+            (layer["name"], "arena_offset", off, layer["arena_bytes"])
+        if isinstance(off, int):
+            assert off + layer["arena_bytes"] <= report["memory"]["arena_bytes"], layer
     mem = report["memory"]
     missing = MEMORY_KEYS - set(mem)
     assert not missing, f"memory lacks {sorted(missing)}"
@@ -159,3 +165,27 @@ def test_report_binary_macs(compiled_twice):
     real = sum(layer["real_macs"] for layer in report["layers"])
     if built.real_macs:
         assert real >= built.real_macs, f"real_macs {real} < {built.real_macs} of the real first layer"
+
+
+def test_hostile_names_never_reach_c_unsanitised(tmp_path):
+    """Names with comment terminators, quotes, backslashes, newlines, keywords and non-ASCII."""
+    built = small_known_mlp("bq_brevitas", seed=11)
+    built.model = rename_hostile(built.model)
+    onnx.checker.check_model(built.model)
+    path = tmp_path / "hostile.onnx"
+    onnx.save(built.model, path)
+    out = compile_cli(path, tmp_path / "out")
+    for src in sorted(out.glob("*.[ch]")):
+        assert src.read_bytes().isascii(), f"{src.name} holds non-ASCII bytes from an ONNX name"
+    _compile_each("gcc", HOST_FLAGS, out, tmp_path)
+    if shutil.which("arm-none-eabi-gcc"):
+        _compile_each("arm-none-eabi-gcc", ARM_FLAGS, out, tmp_path)
+    # and it still computes the same thing
+    import edgebnn
+    import onnxruntime as ort
+
+    x = np.random.RandomState(0).standard_normal((8, 37)).astype(np.float32)
+    sess = ort.InferenceSession(for_onnxruntime(built).SerializeToString(), providers=["CPUExecutionProvider"])
+    y_ort = np.concatenate([sess.run(None, {built.model.graph.input[0].name: x[i:i + 1]})[0] for i in range(8)])
+    y_c = edgebnn.compile(built.model, target="cortex-m4", out_dir=tmp_path / "api_out").run(x)
+    np.testing.assert_allclose(y_c, y_ort, rtol=1e-5, atol=1e-5 * float(np.abs(y_ort).max()))

@@ -5,7 +5,7 @@ directly, QONNX/FINN custom ops through the tests' own spec executor ``qonnx_spe
 on every row and within 1e-5 relative; a model whose output is the binarized activation (+-1)
 agrees with onnxruntime exactly.
 
-Examples per pattern: EDGEBNN_PROPERTY_EXAMPLES (default 8); derandomized, no database.
+Examples per pattern: EDGEBNN_PROPERTY_EXAMPLES (default 25); derandomized, no database.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from onnx_builders import (
     for_onnxruntime,
 )
 
-N_EXAMPLES = int(os.environ.get("EDGEBNN_PROPERTY_EXAMPLES", "8"))
+N_EXAMPLES = int(os.environ.get("EDGEBNN_PROPERTY_EXAMPLES", "25"))
 BATCH = 16
 
 
@@ -101,6 +101,12 @@ def check_against_onnxruntime(built, seed, binary_output=False, in_hypothesis=Tr
     y_c = np.asarray(compiled.run(x))
     y_ref = np.asarray(edgebnn.reference(built.model).run(x))
 
+    # every binary dense layer was recognised as binary (not compiled as a float layer)
+    binary_macs = sum(layer["binary_macs"] for layer in compiled.report["layers"])
+    assert binary_macs == built.binary_macs, (
+        f"report binary_macs {binary_macs}, expected {built.binary_macs} = sum K*N over "
+        f"{[(l.name, l.k, l.n, l.weight_form) for l in built.layers if l.binary_input]}")
+
     expected_shape = (BATCH,) + tuple(built.output_shape[1:])
     assert y_ort.shape == expected_shape
     assert y_c.shape == expected_shape, f"C output shape {y_c.shape}, expected {expected_shape}"
@@ -157,3 +163,63 @@ def test_word_boundary_widths(i, width):
                       weight_forms=["gemm_tb1", "matmul", "transpose_matmul"], output="real_muladd",
                       bias=False, preprocess=False)
     check_against_onnxruntime(built, 2000 + i, in_hypothesis=False)
+
+
+@pytest.mark.parametrize("pattern", [p for p in PATTERNS if p != "sign"])
+def test_exact_switching_point(pattern):
+    """Integer layers whose BN puts the switching point exactly on reachable dot values (beta 0,
+    integer means; MultiThreshold: thresholds on reachable values): Greater maps 0 to -1, the
+    other binarizers map it to +1, MultiThreshold counts x == t. Plain Sign is left out: ONNX
+    Sign(0) = 0, which edgebnn maps to +1 by design."""
+    seed = 3000 + PATTERNS.index(pattern)
+    built = build_mlp(np.random.RandomState(seed), pattern, ties=True, k0=30, hidden=[41, 20, 33], n_out=9,
+                      input_stage="binarized", input_layout="flat",
+                      weight_forms=["gemm_tb1", "matmul", "transpose_matmul", "float_binarized"],
+                      output="binary", bias=False, preprocess=False)
+    x = _inputs(built, seed)
+    names = list(built.presign) + [t for t, _ in built.mt_thresholds if t not in built.presign]
+    model = for_onnxruntime(built, names)
+    # Graph optimisations off: onnxruntime then evaluates each node as the ONNX spec writes it.
+    # With them on it fuses BatchNormalization into the preceding MatMul/Gemm, and the exact
+    # 0 = (x - mean) * s + 0 becomes a +-1e-8 rounding residue whose sign is arbitrary.
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    rows = [sess.run(None, {"x": x[i:i + 1]}) for i in range(len(x))]
+    outs = [np.concatenate([r[j] for r in rows]) for j in range(len(rows[0]))]
+    y_ort, named = outs[0], dict(zip(names, outs[1:]))
+    ties = sum(int((named[t] == 0).sum()) for t in built.presign)
+    ties += sum(int((named[t] == thr).sum()) for t, thr in built.mt_thresholds)
+    assert ties > 0, "the model was meant to hit the switching point exactly"
+
+    compiled = edgebnn.compile(built.model, target="cortex-m4")
+    y_c = np.asarray(compiled.run(x))
+    y_ref = np.asarray(edgebnn.reference(built.model).run(x))
+    assert np.array_equal(y_c, y_ref), f"C != reference in {(y_c != y_ref).sum()} values"
+    assert np.array_equal(y_ref, y_ort), (
+        f"{pattern}: reference != onnxruntime in {(y_ref != y_ort).sum()} of {y_ort.size} values "
+        f"({ties} pre-binarizer values exactly at the switching point)")
+
+
+@pytest.mark.parametrize("opset", [12, 17, 18])
+@pytest.mark.parametrize("pattern", ["where_ge", "bq_qonnx"])
+def test_other_opsets(opset, pattern):
+    """Opset 12 (Unsqueeze axes as an attribute), 17, 18 (ReduceMean axes as an input)."""
+    seed = 4000 + opset
+    built = build_mlp(np.random.RandomState(seed), pattern, opset=opset, hidden=[40, 27], n_out=10,
+                      input_stage="real", input_layout="reshape",
+                      weight_forms=["alpha_reducemean_w", "alpha_reducemean_out"],
+                      output="real_bn", bias=True, preprocess=False)
+    check_against_onnxruntime(built, seed, in_hypothesis=False)
+
+
+@pytest.mark.parametrize("pattern", ["sign", "multithreshold"])
+def test_symbolic_batch_dimension(pattern):
+    """Input and output declared with a symbolic batch dimension ("N") instead of 1."""
+    seed = 5000 + PATTERNS.index(pattern)
+    built = build_mlp(np.random.RandomState(seed), pattern, batch_dim="N", hidden=[30, 50], n_out=7,
+                      input_stage="binarized", input_layout="reshape",
+                      weight_forms=["gemm_tb1", "transpose_matmul", "alpha_const"],
+                      output="real_muladd", bias=False, preprocess=True)
+    check_against_onnxruntime(built, seed, in_hypothesis=False)
