@@ -60,3 +60,20 @@ def batchnorm_steps(gamma, beta, mean, var, eps, shape):
         scale = (inv_std * gamma).astype(np.float32)
         bias = (beta - mean * scale).astype(np.float32)
     return step("mul", scale, shape), step("add", bias, shape)
+
+
+def table(steps, fanin: int, count: int) -> np.ndarray:
+    """The chain on every accumulator value d = -fanin .. fanin: (2 * fanin + 1, count).
+    ``steps`` hold one constant per column."""
+    d = np.arange(-fanin, fanin + 1, dtype=np.float32)[:, None]
+    return apply(steps, np.broadcast_to(d, (d.shape[0], count)))
+
+
+def direction(steps, fanin: int, count: int) -> np.ndarray:
+    """Per column: +1 where the chain never falls as d grows, -1 where it never rises
+    (a constant counts as +1), 0 otherwise (NaN, or not monotonic)."""
+    v = table(steps, fanin, count)
+    diff = np.diff(v, axis=0)
+    rises = np.all(diff >= 0, axis=0) & ~np.any(np.isnan(v), axis=0)
+    falls = np.all(diff <= 0, axis=0) & ~np.any(np.isnan(v), axis=0)
+    return np.where(rises, 1, np.where(falls, -1, 0))

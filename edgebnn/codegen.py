@@ -6,6 +6,7 @@ Every C identifier is made here from layer numbers; nothing from the ONNX file
 from __future__ import annotations
 
 import math
+
 import jinja2
 import numpy as np
 
@@ -20,11 +21,14 @@ STEP_CODE = {"mul": "EBNN_MUL", "add": "EBNN_ADD", "sub": "EBNN_SUB", "div": "EB
 # Which runtime_c source holds each op's kernel.
 KERNEL_FILE = {
     "bdense": "ebnn_dense.c", "dense": "ebnn_dense.c", "dense_binw": "ebnn_dense.c",
-    "threshold": "ebnn_activation.c", "unpack": "ebnn_activation.c",
+    "bconv": "ebnn_conv.c", "conv": "ebnn_conv.c", "maxpool": "ebnn_pool.c", "avgpool": "ebnn_pool.c",
+    "threshold": "ebnn_activation.c", "unpack": "ebnn_activation.c", "gather": "ebnn_activation.c",
     "affine": "ebnn_chain.c", "binarize": "ebnn_chain.c",
 }
 HEADERS = ("ebnn_kernels.h",)
-STEP_BYTES = 12  # sizeof(ebnn_step) on a 32-bit target
+# Flash bytes of the structs on a 32-bit target.
+STEP_BYTES = 12
+WINDOW_BYTES = 14 * 4
 
 
 def c_float(v) -> str:
@@ -47,25 +51,35 @@ def c_values(ctype: str, values: np.ndarray) -> list[str]:
     return [c_float(v) for v in flat]
 
 
+def compress(values: np.ndarray, channels: int) -> tuple[np.ndarray, int]:
+    """(the distinct part, mod) of a per-element constant read as c[i % mod]."""
+    flat = np.asarray(values).reshape(-1)
+    key = flat.view(np.uint32) if flat.dtype == np.float32 else flat
+    if flat.size == 0 or np.all(key == key[0]):
+        return flat[:1], 1
+    if channels and flat.size % channels == 0 and np.array_equal(key, np.tile(key[:channels], flat.size // channels)):
+        return flat[:channels], channels
+    return flat, flat.size
+
+
 class Emitter:
-    """Collects the constant arrays and the call of each layer."""
+    """Collects the constants and the call of each layer."""
 
     def __init__(self, graph: Graph, plan: Plan):
         self.graph, self.plan = graph, plan
-        self.consts: list[dict] = []
+        self.consts: list[str] = []
         self.layers: list[dict] = []
         self.uses_math = False
         self.layer_bytes: list[int] = []  # flash bytes of each layer's constants
         self._bytes = 0
 
     def const(self, name: str, ctype: str, values) -> str:
-        vals = c_values(ctype, values)
+        vals = c_values(ctype, values) or ["0"]
         self.uses_math |= any(v in ("NAN", "INFINITY", "-INFINITY") for v in vals)
         per_line = 8 if ctype == "uint32_t" else 6
-        lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
-        self.consts.append({"ctype": ctype, "name": name, "length": max(len(vals), 1),
-                            "body": ",\n    ".join(lines) or "0"})
-        self._bytes += 4 * max(len(vals), 1)
+        lines = ",\n    ".join(", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line))
+        self.consts.append(f"static const {ctype} {name}[{len(vals)}] = {{\n    {lines}\n}};")
+        self._bytes += 4 * len(vals)
         return name
 
     def ptr(self, tensor: str, writable: bool) -> str:
@@ -78,56 +92,86 @@ class Emitter:
         qual = "" if writable else "const "
         return f"(({qual}{ctype} *)(a + {self.plan.offsets[tensor]}))"
 
-    def steps(self, prefix: str, chain) -> tuple[str, int]:
+    def per_element(self, name: str, ctype: str, values, channels: int) -> tuple[str, int]:
+        part, mod = compress(values, channels)
+        return self.const(name, ctype, part), mod
+
+    def steps(self, prefix: str, chain, channels: int) -> tuple[str, int]:
         if not chain:
             return "(const ebnn_step *)0", 0
         entries = []
         for k, (op, c) in enumerate(chain):
-            flat = c.reshape(-1)
-            uniform = flat.size > 0 and bool(np.all(flat.view(np.uint32) == flat[:1].view(np.uint32)))
-            name = self.const(f"{prefix}_c{k}", "float", flat[:1] if uniform else flat)
-            entries.append(f"{{{STEP_CODE[op]}, {0 if uniform else 1}, {name}}}")
-        table = f"{prefix}_steps"
-        self.consts.append({"ctype": "ebnn_step", "name": table, "length": len(entries),
-                            "body": ",\n    ".join(entries)})
+            name, mod = self.per_element(f"{prefix}_c{k}", "float", c.astype(np.float32), channels)
+            entries.append(f"{{{STEP_CODE[op]}, {mod}, {name}}}")
+        self.consts.append(f"static const ebnn_step {prefix}_steps[{len(entries)}] = {{\n    "
+                           + ",\n    ".join(entries) + "\n};")
         self._bytes += STEP_BYTES * len(entries)
-        return table, len(entries)
+        return f"{prefix}_steps", len(entries)
+
+    def window(self, prefix: str, op: Op) -> str:
+        a = op.attrs
+        src, dst = self.graph.tensors[op.inputs[0]], self.graph.tensors[op.outputs[0]]
+        (h, w), (ho, wo) = a["in_hw"], a["out_hw"]
+        fields = [h, w, src.channels, ho, wo, dst.channels, *a["kernel"], *a["stride"], a["pad"][0], a["pad"][1],
+                  *a["dilation"]]
+        self.consts.append(f"static const ebnn_window {prefix}_g = {{{', '.join(map(str, fields))}}};")
+        self._bytes += WINDOW_BYTES
+        return f"&{prefix}_g"
 
     def layer(self, index: int, op: Op) -> None:
         g = self.graph
-        out_t = g.tensors[op.outputs[0]]
+        src_t, out_t = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
         src, dst = self.ptr(op.inputs[0], False), self.ptr(op.outputs[0], True)
-        n, p = out_t.size, f"L{index}"
+        n, p, rc = out_t.size, f"L{index}", f"{out_t.rows}, {out_t.channels}"
         self._bytes = 0
-        if op.kind in ("bdense", "dense", "dense_binw"):
-            w = g.consts[op.attrs["weight"]]
+        a = op.attrs
+        if op.kind == "bdense":
+            w = self.const(p + "_w", "uint32_t", g.consts[a["weight"]])
+            call = f"ebnn_bdense({src}, {w}, {dst}, {a['k']}, {src_t.words}, {n})"
+        elif op.kind in ("dense", "dense_binw"):
             ctype = "float" if op.kind == "dense" else "uint32_t"
-            k = op.attrs.get("k", w.shape[1])
-            fn = {"bdense": "ebnn_bdense", "dense": "ebnn_dense_f32", "dense_binw": "ebnn_dense_binw"}[op.kind]
-            call = f"{fn}({src}, {self.const(p + '_w', ctype, w)}, {dst}, {k}, {n})"
+            fn = "ebnn_dense_f32" if op.kind == "dense" else "ebnn_dense_binw"
+            call = f"{fn}({src}, {self.const(p + '_w', ctype, g.consts[a['weight']])}, {dst}, {src_t.size}, {n})"
+        elif op.kind == "bconv":
+            w = self.const(p + "_w", "uint32_t", g.consts[a["weight"]])
+            call = f"ebnn_bconv({src}, {w}, {dst}, {self.window(p, op)}, {a['pad_mode']})"
+        elif op.kind == "conv":
+            w = self.const(p + "_w", "float", g.consts[a["weight"]])
+            sc, sh, sw = a["strides_in"]
+            call = f"ebnn_conv_f32({src}, {w}, {dst}, {self.window(p, op)}, {sc}, {sh}, {sw})"
+        elif op.kind == "maxpool":
+            geom = self.window(p, op)
+            if src_t.dtype == "i32":
+                use_min = self.const(p + "_min", "uint32_t", pack(a["use_min"]))
+                call = f"ebnn_maxpool_i32({src}, {dst}, {geom}, {use_min})"
+            else:
+                call = f"ebnn_maxpool_{'bits' if src_t.dtype == 'bits' else 'f32'}({src}, {dst}, {geom})"
+        elif op.kind == "avgpool":
+            call = (f"ebnn_avgpool_f32({src}, {dst}, {self.window(p, op)}, {a['pad'][2]}, {a['pad'][3]}, "
+                    f"{int(a['count_pad'])})")
         elif op.kind == "threshold":
-            thr = self.const(p + "_thr", "int32_t", op.attrs["thr"])
-            neg = self.const(p + "_neg", "uint32_t", pack(op.attrs["neg"]))
-            call = f"ebnn_threshold({src}, {thr}, {neg}, {dst}, {n})"
+            _, mod = compress(a["thr"].astype(np.int64) * 2 + a["neg"], out_t.channels)
+            thr = self.const(p + "_thr", "int32_t", a["thr"][:mod])
+            neg_name = self.const(p + "_neg", "uint32_t", pack(a["neg"][:mod]))
+            call = f"ebnn_threshold({src}, {thr}, {neg_name}, {mod}, {dst}, {rc})"
         elif op.kind == "affine":
-            table, count = self.steps(p, op.attrs["chain"])
-            suffix = "i32" if g.tensors[op.inputs[0]].dtype == "i32" else "f32"
+            table, count = self.steps(p, a["chain"], out_t.channels)
+            suffix = "i32" if src_t.dtype == "i32" else "f32"
             call = f"ebnn_affine_{suffix}({src}, {dst}, {n}, {table}, {count})"
         elif op.kind == "binarize":
-            table, count = self.steps(p, op.attrs["chain"])
-            t = op.attrs["t"].reshape(-1).astype(np.float32)
-            uniform = bool(np.all(t.view(np.uint32) == t[:1].view(np.uint32)))
-            tname = self.const(p + "_t", "float", t[:1] if uniform else t)
-            strict = int(op.attrs["cmp"] == "gt")
-            call = (f"ebnn_binarize_f32({src}, {dst}, {n}, {table}, {count}, {tname}, "
-                    f"{0 if uniform else 1}, {strict}, {int(op.attrs['invert'])})")
+            table, count = self.steps(p, a["chain"], out_t.channels)
+            t, mod = self.per_element(p + "_t", "float", a["t"].astype(np.float32), out_t.channels)
+            strict = int(a["cmp"] == "gt")
+            call = f"ebnn_binarize_f32({src}, {dst}, {rc}, {table}, {count}, {t}, {mod}, {strict}, {int(a['invert'])})"
         elif op.kind == "unpack":
-            call = f"ebnn_unpack({src}, {dst}, {c_float(op.attrs['hi'])}, {c_float(op.attrs['lo'])}, {n})"
+            call = f"ebnn_unpack({src}, {dst}, {c_float(a['hi'])}, {c_float(a['lo'])}, {rc})"
             self.uses_math |= "INF" in call or "NAN" in call
+        elif op.kind == "gather":
+            call = f"ebnn_gather_f32({src}, {dst}, {self.const(p + '_idx', 'int32_t', a['index'])}, {n})"
         else:  # pragma: no cover - the IR has no other ops
             raise ValueError(op.kind)
-        in_t = g.tensors[op.inputs[0]]
-        self.layers.append({"comment": f"layer {index}: {op.kind} {in_t.size} -> {n}", "call": call})
+        shape = "x".join(map(str, out_t.shape))
+        self.layers.append({"comment": f"layer {index}: {op.kind} -> {shape}", "call": call})
         self.layer_bytes.append(self._bytes)
 
 
@@ -163,6 +207,4 @@ def render(graph: Graph, plan: Plan, version: str) -> tuple[dict[str, str], list
 
 
 def kernel_files(graph: Graph) -> list[str]:
-    used = sorted({KERNEL_FILE[op.kind] for op in graph.ops})
-    return list(HEADERS) + used
-
+    return list(HEADERS) + sorted({KERNEL_FILE[op.kind] for op in graph.ops})

@@ -1,26 +1,31 @@
 """The intermediate representation: typed tensors and a small set of canonical ops.
 
-Shapes are per inference (no batch axis).  Activations are flat vectors for dense
-networks.  dtypes:
+Shapes are physical and per inference (no batch axis).  The last axis is the
+channel axis: dense activations are ``(n,)``, convolutional ones ``(H, W, C)``
+(NHWC inside, whatever the ONNX layout).  dtypes:
 
 - ``f32``   float32 values
-- ``i32``   int32 values (binary accumulators: ``dot = K - 2 * mismatches``)
-- ``bits``  ±1 values packed 32 per uint32 word, bit 1 = -1 (DESIGN.md)
+- ``i32``   int32 binary accumulators ``dot = K - 2 * mismatches``; ``fanin`` is K
+- ``bits``  ±1 values packed 32 per uint32 word along the channel axis, each
+            row (pixel) padded to whole words with 0 bits (= +1); bit 1 = -1
 
-Ops (``Op.kind``) and their attributes; constants are named tensors in
-``Graph.consts``:
+Per-element constants in op attributes are flat float32/int32 arrays in the
+physical order of the tensor they act on.  Ops (``Op.kind``):
 
-- ``binarize``   f32 -> bits.  ``chain``: float ops applied first (see ``Chain``);
-                 ``cmp`` (``ge``/``gt``) and ``t`` (per element): +1 when
-                 ``chain(x) cmp t``; ``invert`` swaps +1 and -1.
-- ``bdense``     bits[K] -> i32[N], ``weight`` const: ±1 int8 (N, K) before the
-                 packing pass, uint32 (N, words) after.
-- ``threshold``  i32 -> bits; after ``passes.thresholds``: bit = (d < thr) ^ neg.
-                 Before it: ``chain``/``cmp``/``t``/``invert`` as ``binarize``.
-- ``affine``     i32 or f32 -> f32 through ``chain``.
-- ``dense``      f32[K] -> f32[N], ``weight`` f32 (N, K), optional ``bias``.
-- ``dense_binw`` f32[K] -> f32[N], ``weight`` ±1 weights (packed like bdense).
+- ``binarize``   f32 -> bits: ``chain`` (float steps, see chain.py), then +1 where
+                 ``chain(x) cmp t`` (``cmp`` ``ge``/``gt``), swapped when ``invert``.
+- ``threshold``  i32 -> bits: as ``binarize`` before ``passes.thresholds``,
+                 ``bit = (d < thr) ^ neg`` after it.
+- ``affine``     i32/f32 -> f32 through ``chain``.
+- ``bdense``     bits -> i32[N]; ``weight`` ±1 int8 (N, K) placed at ``slots`` of
+                 the input row before ``passes.packing``, uint32 words after.
+- ``dense_binw`` f32 -> f32[N] with ±1 weights (like bdense); ``dense`` f32 weights.
+- ``bconv``      bits (H, W, Cin) -> i32 (Ho, Wo, Cout); ``conv`` f32 -> f32 (Ho, Wo, Cout),
+                 reading its input through element ``strides`` (c, h, w).
+- ``maxpool``    bits (AND), i32 (max, or min for channels in ``use_min``), f32.
+- ``avgpool``    f32.
 - ``unpack``     bits -> f32: ``hi`` where bit 0, ``lo`` where bit 1.
+- ``gather``     f32 -> f32: ``out[i] = in[index[i]]`` (layout changes at the output).
 """
 from __future__ import annotations
 
@@ -36,16 +41,28 @@ class Tensor:
     name: str
     dtype: str
     shape: tuple[int, ...]
+    fanin: int = 0  # i32 accumulators: the largest number of ±1 terms summed
 
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
 
     @property
+    def channels(self) -> int:
+        return int(self.shape[-1]) if self.shape else 1
+
+    @property
+    def rows(self) -> int:
+        return self.size // self.channels if self.channels else 0
+
+    @property
+    def words(self) -> int:
+        """uint32 words of a bits tensor."""
+        return self.rows * ((self.channels + 31) // 32)
+
+    @property
     def nbytes(self) -> int:
-        if self.dtype == "bits":
-            return 4 * ((self.size + 31) // 32)
-        return 4 * self.size
+        return 4 * (self.words if self.dtype == "bits" else self.size)
 
 
 @dataclass
@@ -72,9 +89,9 @@ class Graph:
     output_shape: tuple[int, ...] = ()
     source: str = ""
 
-    def add_tensor(self, name: str, dtype: str, shape) -> Tensor:
+    def add_tensor(self, name: str, dtype: str, shape, fanin: int = 0) -> Tensor:
         assert dtype in DTYPES, dtype
-        t = Tensor(name, dtype, tuple(int(s) for s in shape))
+        t = Tensor(name, dtype, tuple(int(s) for s in shape), int(fanin))
         self.tensors[name] = t
         return t
 

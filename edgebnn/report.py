@@ -1,30 +1,45 @@
 """report.json: what each layer costs and where everything lives (DESIGN.md, Contracts)."""
 from __future__ import annotations
 
+import numpy as np
+
 from .ir import Graph, Op
 from .planner import Plan
 from .targets import Target
 
 # Stack of model_run: the call chain is two frames of a few registers each.
 STACK_ESTIMATE_BYTES = 256
-FORMAT = {"bdense": "bits", "dense_binw": "bits", "dense": "float32"}
+FORMAT = {"bdense": "bits", "dense_binw": "bits", "dense": "float32", "bconv": "bits", "conv": "float32"}
+BINARY = ("bdense", "bconv")
 
 
 def _macs(graph: Graph, op: Op) -> tuple[int, int]:
-    """(binary MACs, real MACs)."""
+    """(binary MACs, real MACs): output elements times the weights each one sums."""
     if op.kind not in FORMAT:
         return 0, 0
-    n = graph.tensors[op.outputs[0]].size
-    k = graph.tensors[op.inputs[0]].size
-    return (n * k, 0) if op.kind == "bdense" else (0, n * k)
+    out = graph.tensors[op.outputs[0]]
+    if op.kind in ("bconv", "conv"):
+        c = graph.tensors[op.inputs[0]].channels if op.kind == "bconv" else op.attrs["in_chw"][0]
+        per_output = c * int(np.prod(op.attrs["kernel"]))
+    else:
+        per_output = op.attrs.get("k", graph.tensors[op.inputs[0]].size)
+    macs = out.size * per_output
+    return (macs, 0) if op.kind in BINARY else (0, macs)
+
+
+def _weights(graph: Graph, op: Op) -> int:
+    """Number of weights of the layer (0 for weightless ops)."""
+    out = graph.tensors[op.outputs[0]]
+    macs = sum(_macs(graph, op))
+    return macs // out.rows if op.kind in ("bconv", "conv") else macs
 
 
 def layer_rows(graph: Graph, plan: Plan, layer_bytes: list[int]) -> list[dict]:
     rows = []
     for op, nbytes in zip(graph.ops, layer_bytes):
         binary, real = _macs(graph, op)
-        weights = binary + real
-        wbits = binary + 32 * real
+        weights = _weights(graph, op)
+        wbits = weights * (1 if op.kind in BINARY or op.kind == "dense_binw" else 32)
         out = op.outputs[0]
         array = graph.consts[op.attrs["weight"]].nbytes if op.kind in FORMAT else 0
         rows.append({

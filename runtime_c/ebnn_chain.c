@@ -6,7 +6,7 @@ static float ebnn_apply(float v, const ebnn_step *s, int32_t nsteps, int32_t i)
 {
     int32_t k;
     for (k = 0; k < nsteps; k++) {
-        const float c = s[k].c[s[k].stride * i];
+        const float c = s[k].c[i % s[k].mod];
         switch (s[k].op) {
         case EBNN_MUL: v = v * c; break;
         case EBNN_ADD: v = v + c; break;
@@ -35,18 +35,21 @@ void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *st
     }
 }
 
-void ebnn_binarize_f32(const float *in, uint32_t *out, int32_t n, const ebnn_step *steps, int32_t nsteps,
-                       const float *t, int32_t t_stride, int32_t strict, int32_t invert)
+void ebnn_binarize_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const ebnn_step *steps,
+                       int32_t nsteps, const float *t, int32_t t_mod, int32_t strict, int32_t invert)
 {
-    int32_t i;
-    for (i = 0; i < EBNN_WORDS(n); i++) {
-        out[i] = 0u;
-    }
-    for (i = 0; i < n; i++) {
-        const float v = ebnn_apply(in[i], steps, nsteps, i);
-        const float ti = t[t_stride * i];
-        const int32_t holds = strict ? (v > ti) : (v >= ti);
-        const uint32_t bit = (uint32_t)(invert ? holds : !holds);
-        out[i >> 5] |= bit << (i & 31);
+    const int32_t wc = EBNN_WORDS(channels);
+    int32_t r, c, i = 0;
+    for (r = 0; r < rows; r++, out += wc) {
+        for (c = 0; c < wc; c++) {
+            out[c] = 0u;
+        }
+        for (c = 0; c < channels; c++, i++) {
+            const float v = ebnn_apply(in[i], steps, nsteps, i);
+            const float ti = t[i % t_mod];
+            const int32_t holds = strict ? (v > ti) : (v >= ti);
+            const uint32_t bit = (uint32_t)(invert ? holds : !holds);
+            out[c >> 5] |= bit << (c & 31);
+        }
     }
 }

@@ -1,9 +1,8 @@
 /* Dense layers: binary (XOR-popcount), float input with binary weights, float. */
 #include "ebnn_kernels.h"
 
-void ebnn_bdense(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t n)
+void ebnn_bdense(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n)
 {
-    const int32_t words = EBNN_WORDS(k);
     int32_t o, j;
     for (o = 0; o < n; o++) {
         int32_t mismatches = 0;

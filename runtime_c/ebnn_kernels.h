@@ -1,8 +1,13 @@
 /* edgebnn portable kernels (C99, no heap).
  *
  * Bit conventions: a binary value is +-1, bit 1 means -1; 32 values per uint32_t
- * word, element i at bit i % 32 of word i / 32; the last word is padded with 0 bits
- * (+1) in both operands, so padding adds nothing to popcount(a ^ w).
+ * word along the channel axis, channel c at bit c % 32 of word c / 32; each row
+ * (pixel) is padded to whole words with 0 bits (+1) in both operands, so padding
+ * adds nothing to popcount(a ^ w).  Activations are (rows, channels): (n) for
+ * dense layers, (H, W, C) for convolutions (NHWC).
+ *
+ * Per-element constants are read as c[i % mod]: mod 1 for one value, mod = the
+ * channel count for one per channel, mod = n for one per element.
  */
 #ifndef EBNN_KERNELS_H
 #define EBNN_KERNELS_H
@@ -20,8 +25,8 @@ static inline int32_t ebnn_popcount(uint32_t x)
     return (int32_t)((x * 0x01010101u) >> 24);
 }
 
-/* Binary dense: out[o] = k - 2 * popcount(in ^ w[o]) (the +-1 dot product). */
-void ebnn_bdense(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t n);
+/* Binary dense: out[o] = k - 2 * popcount(in ^ w[o]) over `words` words. */
+void ebnn_bdense(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n);
 
 /* Float input, binary weights: out[o] = sum_i (w bit ? -in[i] : in[i]). */
 void ebnn_dense_binw(const float *in, const uint32_t *w, float *out, int32_t k, int32_t n);
@@ -29,27 +34,57 @@ void ebnn_dense_binw(const float *in, const uint32_t *w, float *out, int32_t k, 
 /* Float dense: out[o] = sum_i in[i] * w[o * k + i]. */
 void ebnn_dense_f32(const float *in, const float *w, float *out, int32_t k, int32_t n);
 
-/* Integer threshold to bits: bit i = (d[i] < thr[i]) ^ neg bit i. */
-void ebnn_threshold(const int32_t *d, const int32_t *thr, const uint32_t *neg, uint32_t *out, int32_t n);
+/* Geometry of a 2-D window op (convolution or pooling). */
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, pad_top, pad_left, dil_h, dil_w;
+} ebnn_window;
+
+/* Binary convolution, NHWC bits in, (Ho, Wo, Cout) int32 dot products out;
+ * weights [Cout][kh][kw][words(Cin)].  Taps outside the image: pad_mode 0 adds
+ * nothing (ONNX zero padding), 1 reads +1 pixels, -1 reads -1 pixels. */
+void ebnn_bconv(const uint32_t *in, const uint32_t *w, int32_t *out, const ebnn_window *g, int32_t pad_mode);
+
+/* Float convolution reading input element (c, h, w) at in[c*sc + h*sh + w*sw];
+ * weights [Cout][Cin][kh][kw] (ONNX order); output (Ho, Wo, Cout); zero padding. */
+void ebnn_conv_f32(const float *in, const float *w, float *out, const ebnn_window *g,
+                   int32_t sc, int32_t sh, int32_t sw);
+
+/* Max pooling: bits (AND: any +1 wins), int32 (max, or min for channels whose bit
+ * is set in use_min), float.  NHWC; taps outside the image are ignored. */
+void ebnn_maxpool_bits(const uint32_t *in, uint32_t *out, const ebnn_window *g);
+void ebnn_maxpool_i32(const int32_t *in, int32_t *out, const ebnn_window *g, const uint32_t *use_min);
+void ebnn_maxpool_f32(const float *in, float *out, const ebnn_window *g);
+/* Average pooling; count_pad: divide by the taps inside the padded image. */
+void ebnn_avgpool_f32(const float *in, float *out, const ebnn_window *g, int32_t pad_bottom, int32_t pad_right,
+                      int32_t count_pad);
+
+/* Integer threshold to bits: bit = (d[i] < thr[i % mod]) ^ neg bit (i % mod). */
+void ebnn_threshold(const int32_t *d, const int32_t *thr, const uint32_t *neg, int32_t mod, uint32_t *out,
+                    int32_t rows, int32_t channels);
 
 /* Bits to floats: hi where the bit is 0, lo where it is 1. */
-void ebnn_unpack(const uint32_t *in, float *out, float hi, float lo, int32_t n);
+void ebnn_unpack(const uint32_t *in, float *out, float hi, float lo, int32_t rows, int32_t channels);
+
+/* out[i] = in[index[i]]. */
+void ebnn_gather_f32(const float *in, float *out, const int32_t *index, int32_t n);
 
 /* Element-wise float32 steps (the graph's Mul/Add/Sub/Div/BatchNorm), in order. */
 enum { EBNN_MUL, EBNN_ADD, EBNN_SUB, EBNN_DIV, EBNN_RSUB, EBNN_RDIV };
 
 typedef struct {
-    int32_t op;     /* EBNN_MUL ... */
-    int32_t stride; /* 1: one constant per element; 0: one constant for all */
+    int32_t op;  /* EBNN_MUL ... */
+    int32_t mod; /* constant of element i: c[i % mod] */
     const float *c;
 } ebnn_step;
 
 void ebnn_affine_i32(const int32_t *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps);
 void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps);
 
-/* Float to bits: +1 (bit 0) where steps(in[i]) >= t (> t when strict), swapped
- * when invert. */
-void ebnn_binarize_f32(const float *in, uint32_t *out, int32_t n, const ebnn_step *steps, int32_t nsteps,
-                       const float *t, int32_t t_stride, int32_t strict, int32_t invert);
+/* Float to bits: +1 (bit 0) where steps(in[i]) >= t[i % t_mod] (> when strict),
+ * swapped when invert. */
+void ebnn_binarize_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const ebnn_step *steps,
+                       int32_t nsteps, const float *t, int32_t t_mod, int32_t strict, int32_t invert);
 
 #endif

@@ -12,7 +12,7 @@ from onnx import helper, numpy_helper
 
 from ..errors import EdgebnnError
 from ..ir import Graph
-from . import custom, fold, loader, ops
+from . import custom, fold, loader, ops, spatial  # noqa: F401 - spatial registers handlers
 from .builder import Builder
 from .values import Const, Real
 
@@ -52,7 +52,8 @@ def load(model) -> Graph:
     builder = Builder(name)
     ir = builder.graph
     ir.input_shape = loader.input_shape(inputs[0])
-    ir.input = builder.tensor("f32", ir.input_shape[1:])
+    # The caller's buffer, flat: views (layout.py) give it any logical shape.
+    ir.input = builder.tensor("f32", (int(np.prod(ir.input_shape)),))
     env[inputs[0].name] = Real(ir.input, ir.input_shape)
     ctx = Context(builder, loader.opset(proto))
     out_name = g.output[0].name

@@ -1,11 +1,15 @@
-"""Emits IR ops for symbolic values when they are used."""
+"""Emits IR ops for symbolic values when they are used.
+
+Constants reach the IR in physical order (layout.py); weights stay logical until
+``passes.packing`` lays them out.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from .. import chain as chains
+from .. import chain as chains, layout
 from ..errors import EdgebnnError
-from ..ir import Graph
+from ..ir import Graph, Op
 from .values import Bits, Const, Pred, Real, TwoLevel
 
 
@@ -14,7 +18,7 @@ def binary_weights(w: np.ndarray):
     output channel takes only the values ±s, else None."""
     if w.ndim != 2 or not np.all(np.isfinite(w)):
         return None
-    scale = np.max(np.abs(w), axis=0)
+    scale = np.max(np.abs(w), axis=0) if w.shape[0] else np.ones(w.shape[1], np.float32)
     if not np.all(np.abs(w) == scale[None, :]):
         return None
     signs = np.where(w < 0, -1, 1).astype(np.int8).T
@@ -22,7 +26,7 @@ def binary_weights(w: np.ndarray):
 
 
 def distinct_per_channel(w: np.ndarray) -> int:
-    return max(len(np.unique(w[:, n])) for n in range(w.shape[1]))
+    return max((len(np.unique(w[:, n])) for n in range(w.shape[1])), default=0)
 
 
 class Builder:
@@ -31,31 +35,41 @@ class Builder:
         self.count = 0
 
     # -- emission ---------------------------------------------------------------
-    def tensor(self, dtype: str, shape) -> str:
+    def tensor(self, dtype: str, shape, fanin: int = 0) -> str:
         name = f"t{self.count}"
         self.count += 1
-        self.graph.add_tensor(name, dtype, shape)
+        self.graph.add_tensor(name, dtype, shape, fanin)
         return name
 
-    def emit(self, kind: str, node: str, inputs: list[str], dtype: str, shape, **attrs) -> str:
-        from ..ir import Op
-
-        out = self.tensor(dtype, shape)
+    def emit(self, kind: str, node: str, inputs: list[str], dtype: str, shape, fanin: int = 0, **attrs) -> str:
+        out = self.tensor(dtype, shape, fanin)
         self.graph.ops.append(Op(kind, node, list(inputs), [out], attrs))
         return out
 
-    def dtype(self, tensor: str) -> str:
-        return self.graph.tensors[tensor].dtype
+    def t(self, name: str):
+        return self.graph.tensors[name]
+
+    def physical(self, value, logical) -> np.ndarray:
+        """A logical per-element constant of ``value`` in its tensor's physical order."""
+        n = self.t(value.tensor).size
+        flat = np.broadcast_to(np.asarray(logical), value.shape[1:]).reshape(-1)
+        return layout.to_physical(value.idx, flat, n)
+
+    def physical_chain(self, value: Real) -> tuple:
+        return tuple((op, self.physical(value, c).astype(np.float32)) for op, c in value.chain)
 
     # -- materialisation ------------------------------------------------------------
-    def real(self, value: Real, node: str) -> str:
-        """An f32 tensor holding the value, its chain applied."""
-        if not value.chain and self.dtype(value.tensor) == "f32":
-            return value.tensor
-        return self.emit("affine", node, [value.tensor], "f32", value.shape[1:], chain=value.chain)
+    def real(self, value: Real, node: str) -> Real:
+        """The value with its chain applied: a view of an f32 tensor."""
+        src = self.t(value.tensor)
+        if not value.chain and src.dtype == "f32":
+            return value
+        out = self.emit("affine", node, [value.tensor], "f32", src.shape, chain=self.physical_chain(value))
+        return Real(out, value.shape, idx=value.idx)
 
     def bits(self, pred: Pred, bit0_when_true: bool) -> str:
-        """Bits of ``pred``: bit 0 where it holds when ``bit0_when_true``."""
+        """Bits of ``pred`` (physical layout of its source): bit 0 where it holds when
+        ``bit0_when_true``."""
         if bit0_when_true in pred.cache:
             return pred.cache[bit0_when_true]
         src = pred.src
@@ -66,20 +80,39 @@ class Builder:
                 "(±1 times an optional per-channel scale) or keep the layer real-valued",
                 src.nonbinary_layer,
             )
-        kind = "threshold" if self.dtype(src.tensor) == "i32" else "binarize"
+        t = self.t(src.tensor)
+        if len(src.shape) == 4 and t.dtype == "f32" and not self.is_hwc(src):
+            src = self.to_hwc(src, pred.node)  # binary convolutions read NHWC bits
+            t = self.t(src.tensor)
+        kind = "threshold" if t.dtype == "i32" else "binarize"
         out = self.emit(
-            kind, pred.node, [src.tensor], "bits", src.shape[1:],
-            chain=src.chain, cmp=pred.cmp, t=pred.t, invert=not bit0_when_true,
+            kind, pred.node, [src.tensor], "bits", t.shape,
+            chain=self.physical_chain(src), cmp=pred.cmp,
+            t=self.physical(src, pred.t).astype(np.float32), invert=not bit0_when_true,
         )
         pred.cache[bit0_when_true] = out
         return out
 
+    def is_hwc(self, value) -> bool:
+        c, h, w = value.shape[1:]
+        return self.t(value.tensor).shape == (h, w, c) and value.idx is not None and \
+            np.array_equal(value.idx, layout.hwc_index(c, h, w))
+
+    def to_hwc(self, value: Real, node: str) -> Real:
+        """A copy of a float view as an (H, W, C) tensor."""
+        c, h, w = value.shape[1:]
+        hwc = layout.hwc_index(c, h, w)
+        index = np.empty(hwc.size, np.int32)
+        index[hwc] = value.idx if value.idx is not None else layout.identity(hwc.size)
+        out = self.emit("gather", node, [value.tensor], "f32", (h, w, c), index=index)
+        return Real(out, value.shape, value.chain, value.nonbinary_layer, hwc)
+
     def nonbinary_detail(self, src: Real) -> str:
         op = self.graph.producer(src.tensor)
-        w = self.graph.consts[op.attrs["weight"]] if op is not None else None
+        w = self.graph.consts.get(op.attrs.get("weight", ""), None) if op is not None else None
         if w is None:
             return "real-valued"
-        return f"up to {distinct_per_channel(w.T)} distinct values per output channel"
+        return f"up to {distinct_per_channel(w.reshape(w.shape[0], -1).T)} distinct values per output channel"
 
     def bipolar(self, value, node: str) -> Bits:
         """The value as ±scale bits, or a clear error."""
@@ -92,31 +125,31 @@ class Builder:
                     "binary layers need bipolar (±1, optionally scaled) activations",
                     node,
                 )
-            return Bits(self.bits(value.pred, value.hi > 0), value.shape, abs(value.hi))
+            return Bits(self.bits(value.pred, value.hi > 0), value.shape, abs(value.hi), value.pred.src.idx)
         raise EdgebnnError("expected a binary activation here", node)
 
     def as_real(self, value, node: str) -> Real:
-        """Any non-constant value as a float tensor (binary values unpacked)."""
+        """Any non-constant value as a view of a float tensor (binary values unpacked)."""
         if isinstance(value, Real):
             return value
         if isinstance(value, TwoLevel):
-            bits = self.bits(value.pred, True)
-            hi, lo = value.hi, value.lo
+            bits, hi, lo, idx = self.bits(value.pred, True), value.hi, value.lo, value.pred.src.idx
         elif isinstance(value, Bits):
-            bits, hi, lo = value.tensor, value.scale, -value.scale
+            bits, hi, lo, idx = value.tensor, value.scale, -value.scale, value.idx
         else:
-            raise EdgebnnError("expected a tensor computed from the input, got a constant", node)
-        out = self.emit("unpack", node, [bits], "f32", value.shape[1:], hi=hi, lo=lo)
-        return Real(out, value.shape)
+            raise EdgebnnError(f"expected a tensor computed from the input, got {type(value).__name__}", node)
+        out = self.emit("unpack", node, [bits], "f32", self.t(bits).shape, hi=hi, lo=lo)
+        return Real(out, value.shape, idx=idx)
 
     def output(self, value, node: str) -> str:
         if isinstance(value, Const):
             raise EdgebnnError("the graph output does not depend on the input", node)
-        real = self.as_real(value, node)
-        out = self.real(real, node)
-        if out == self.graph.input:
-            out = self.emit("affine", node, [out], "f32", real.shape[1:], chain=())
-        return out
+        real = self.real(self.as_real(value, node), node)
+        if real.idx is not None and not np.array_equal(real.idx, layout.identity(real.idx.size)):
+            return self.emit("gather", node, [real.tensor], "f32", (real.idx.size,), index=real.idx.astype(np.int32))
+        if real.tensor == self.graph.input:
+            return self.emit("affine", node, [real.tensor], "f32", self.t(real.tensor).shape, chain=())
+        return real.tensor
 
     # -- layers ------------------------------------------------------------------
     def dense(self, act, w: np.ndarray, node: str) -> Real:
@@ -126,24 +159,68 @@ class Builder:
         if isinstance(act, (TwoLevel, Bits)):
             b = self.bipolar(act, node)
             if binw is None:
-                x = self.emit("unpack", node, [b.tensor], "f32", (k,), hi=b.scale, lo=-b.scale)
-                out = self.emit("dense", node, [x], "f32", (n,), weight=self.weight(node, w.T.astype(np.float32)))
-                return Real(out, (1, n), nonbinary_layer=node)
+                x = self.as_real(b, node)
+                return self._float_dense(x, w, node, nonbinary=True)
             signs, scale = binw
-            out = self.emit("bdense", node, [b.tensor], "i32", (n,), weight=self.weight(node, signs), k=k)
-            return Real(out, (1, n), self.scale_chain(np.float32(b.scale) * scale, n))
+            src = self.t(b.tensor)
+            slot = layout.slots(src)[b.idx if b.idx is not None else layout.identity(k)]
+            out = self.emit("bdense", node, [b.tensor], "i32", (n,), fanin=k, weight=self.weight(signs),
+                            k=k, slots=slot, total=32 * src.words)
+            return Real(out, (1, n), self.scale_chain(np.float32(b.scale) * scale, (n,)))
         x = self.real(act, node)
         if binw is None:
-            out = self.emit("dense", node, [x], "f32", (n,), weight=self.weight(node, w.T.astype(np.float32)))
-            return Real(out, (1, n))
+            return self._float_dense(x, w, node)
         signs, scale = binw
-        out = self.emit("dense_binw", node, [x], "f32", (n,), weight=self.weight(node, signs), k=k)
-        return Real(out, (1, n), self.scale_chain(scale, n))
+        slot = x.idx if x.idx is not None else layout.identity(k)
+        out = self.emit("dense_binw", node, [x.tensor], "f32", (n,), weight=self.weight(signs),
+                        k=k, slots=slot, total=k)
+        return Real(out, (1, n), self.scale_chain(scale, (n,)))
 
-    def weight(self, node: str, value: np.ndarray) -> str:
+    def _float_dense(self, x: Real, w: np.ndarray, node: str, nonbinary: bool = False) -> Real:
+        k, n = w.shape
+        phys = np.zeros((n, k), np.float32)
+        phys[:, x.idx if x.idx is not None else layout.identity(k)] = w.T
+        out = self.emit("dense", node, [x.tensor], "f32", (n,), weight=self.weight(phys))
+        return Real(out, (1, n), nonbinary_layer=node if nonbinary else None)
+
+    def conv(self, act, w: np.ndarray, geom: dict, node: str) -> Real:
+        """ONNX Conv (group 1) of an activation (1, C, H, W) with weights (M, C, kh, kw)."""
+        m = w.shape[0]
+        ho, wo = geom["out_hw"]
+        binw = binary_weights(w.reshape(m, -1).T)
+        if isinstance(act, (TwoLevel, Bits)) and binw is not None:
+            b = self.bipolar(act, node)
+            self.require_hwc(b, node)
+            signs, scale = binw
+            fanin = int(np.prod(w.shape[1:]))
+            out = self.emit("bconv", node, [b.tensor], "i32", (ho, wo, m), fanin=fanin,
+                            weight=self.weight(signs.reshape(w.shape)), **geom)
+            return Real(out, (1, m, ho, wo), self.scale_chain(np.float32(b.scale) * scale, (m, ho, wo)),
+                        idx=layout.hwc_index(m, ho, wo))
+        nonbinary = isinstance(act, (TwoLevel, Bits))
+        x = self.real(self.as_real(act, node), node)
+        c, h, wd = x.shape[1:]
+        st = layout.strides(x.idx, c, h, wd)
+        if st is None:  # an unusual view: copy it to NCHW order first
+            x = Real(self.emit("gather", node, [x.tensor], "f32", (c * h * wd,), index=x.idx.astype(np.int32)),
+                     x.shape)
+            st = (h * wd, wd, 1)
+        out = self.emit("conv", node, [x.tensor], "f32", (ho, wo, m), weight=self.weight(w.astype(np.float32)),
+                        strides_in=st, in_chw=(c, h, wd), **geom)
+        return Real(out, (1, m, ho, wo), nonbinary_layer=node if nonbinary else None, idx=layout.hwc_index(m, ho, wo))
+
+    def require_hwc(self, b: Bits, node: str) -> None:
+        if not self.is_hwc(b):
+            raise EdgebnnError("binary convolution input is in an unsupported layout (a Transpose of "
+                               "binary activations that does not cancel)", node)
+
+    def weight(self, value: np.ndarray) -> str:
         return self.graph.add_const(self.graph.fresh(f"w{len(self.graph.consts)}"), np.ascontiguousarray(value))
 
     @staticmethod
-    def scale_chain(scale: np.ndarray, n: int) -> tuple:
+    def scale_chain(scale: np.ndarray, shape: tuple) -> tuple:
+        """A multiply by a per-channel scale (channels first in ``shape``), if not 1."""
         scale = np.asarray(scale, np.float32)
-        return () if np.all(scale == 1) else (chains.step("mul", scale, (n,)),)
+        if np.all(scale == 1):
+            return ()
+        return (chains.step("mul", scale.reshape((-1,) + (1,) * (len(shape) - 1)), shape),)

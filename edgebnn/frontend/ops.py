@@ -5,6 +5,8 @@ omitted optional input) and returns the list of output values.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .. import chain as chains
@@ -83,14 +85,13 @@ def op_squeeze(ctx, node, ins):
 
 @handles("Transpose")
 def op_transpose(ctx, node, ins):
-    shape = ins[0].shape
-    perm = ctx.attr(node, "perm") or list(reversed(range(len(shape))))
-    moved = [p for p in perm if shape[p] != 1]
-    if moved != sorted(moved):
-        raise EdgebnnError(
-            "Transpose that reorders activation data is not supported in dense networks yet", node.name
-        )
-    return [reshape(ins[0], [shape[p] for p in perm])]
+    v = ins[0]
+    perm = ctx.attr(node, "perm") or list(reversed(range(len(v.shape))))
+    if sorted(perm) != list(range(len(v.shape))) or perm[0] != 0:
+        raise EdgebnnError(f"Transpose perm {list(perm)} must keep the batch axis first", node.name)
+    if not hasattr(v, "transposed"):
+        raise EdgebnnError("Transpose of a padded activation is not supported", node.name)
+    return [v.transposed(list(perm))]
 
 
 @handles("Shape")
@@ -123,7 +124,7 @@ def op_arith(ctx, node, ins):
             return [Bits(value.tensor, value.shape, float(np.float32(value.scale) * np.float32(s)))]
     real = ctx.builder.as_real(value, node.name)
     step_ = chains.step(step, per_sample(c, real.shape, node), real.shape[1:])
-    return [Real(real.tensor, real.shape, real.chain + (step_,), real.nonbinary_layer)]
+    return [replace(real, chain=real.chain + (step_,))]
 
 
 @handles("BatchNormalization")
@@ -134,7 +135,7 @@ def op_batchnorm(ctx, node, ins):
     bshape = (1, -1) + (1,) * (len(shape) - 2)
     params = [per_sample(p.reshape(bshape), shape, node) for p in (gamma, beta, mean, var)]
     steps = chains.batchnorm_steps(*params, ctx.attr(node, "epsilon", 1e-5), shape[1:])
-    return [Real(real.tensor, real.shape, real.chain + steps, real.nonbinary_layer)]
+    return [replace(real, chain=real.chain + steps)]
 
 
 # -- comparisons and binarizers ---------------------------------------------------------------
@@ -273,4 +274,4 @@ def op_gemm(ctx, node, ins):
     if len(ins) > 2 and ins[2] is not None:
         c = const(ins[2], node, "the bias (C)").astype(np.float32) * np.float32(beta)
         steps += (chains.step("add", per_sample(c, out.shape, node), out.shape[1:]),)
-    return [Real(out.tensor, out.shape, steps, out.nonbinary_layer)]
+    return [replace(out, chain=steps)]

@@ -25,19 +25,36 @@ class Const:
         return tuple(self.value.shape)
 
 
+def transposed_idx(idx, shape, perm, n):
+    """The view's physical index after ``Transpose(perm)`` of a value of ``shape``."""
+    base = np.arange(n, dtype=np.int64) if idx is None else idx
+    return np.ascontiguousarray(base.reshape(shape).transpose(perm).reshape(-1))
+
+
 @dataclass
 class Real:
-    """An IR tensor (f32, or i32 accumulator) with a pending float chain."""
+    """A view of an IR tensor (f32, or i32 accumulator) with a pending float chain.
+
+    ``idx`` (None: identity) maps logical elements to physical ones (layout.py);
+    chain constants are kept in logical order."""
 
     tensor: str
     shape: tuple  # full ONNX shape, batch axis first (1)
     chain: tuple = ()
-    # The dense node behind an accumulator whose weights were not binary: a
-    # binarizer after it makes it a binary layer, which needs binary weights.
+    # The layer behind an accumulator whose weights were not binary: a binarizer
+    # after it makes it a binary layer, which needs binary weights.
     nonbinary_layer: str | None = None
+    idx: np.ndarray | None = None
 
     def reshaped(self, shape):
-        return Real(self.tensor, tuple(shape), chains.reshape(self.chain, shape[1:]), self.nonbinary_layer)
+        return Real(self.tensor, tuple(shape), chains.reshape(self.chain, shape[1:]), self.nonbinary_layer, self.idx)
+
+    def transposed(self, perm):
+        shape = tuple(self.shape[p] for p in perm)
+        idx = transposed_idx(self.idx, self.shape, perm, int(np.prod(self.shape)))
+        chain = tuple((op, np.ascontiguousarray(c.reshape(self.shape[1:]).transpose([p - 1 for p in perm[1:]])))
+                      for op, c in self.chain)
+        return Real(self.tensor, shape, chain, self.nonbinary_layer, idx)
 
 
 @dataclass
@@ -57,6 +74,10 @@ class Pred:
 
     def reshaped(self, shape):
         return Pred(self.src.reshaped(shape), self.cmp, self.t.reshape(shape[1:]), self.node)
+
+    def transposed(self, perm):
+        t = np.ascontiguousarray(self.t.reshape(self.shape[1:]).transpose([p - 1 for p in perm[1:]]))
+        return Pred(self.src.transposed(perm), self.cmp, t, self.node)
 
 
 @dataclass
@@ -83,6 +104,9 @@ class TwoLevel:
     def reshaped(self, shape):
         return TwoLevel(self.pred.reshaped(shape), self.hi, self.lo)
 
+    def transposed(self, perm):
+        return TwoLevel(self.pred.transposed(perm), self.hi, self.lo)
+
 
 @dataclass
 class Bits:
@@ -91,6 +115,25 @@ class Bits:
     tensor: str
     shape: tuple
     scale: float = 1.0
+    idx: np.ndarray | None = None
 
     def reshaped(self, shape):
-        return Bits(self.tensor, tuple(shape), self.scale)
+        return Bits(self.tensor, tuple(shape), self.scale, self.idx)
+
+    def transposed(self, perm):
+        shape = tuple(self.shape[p] for p in perm)
+        return Bits(self.tensor, shape, self.scale, transposed_idx(self.idx, self.shape, perm, int(np.prod(self.shape))))
+
+
+@dataclass
+class Padded:
+    """``Pad(value, pads)`` of an activation, waiting for the Conv that absorbs it."""
+
+    inner: object
+    pads: tuple  # (top, left, bottom, right)
+    value: float
+
+    @property
+    def shape(self):
+        s = self.inner.shape
+        return s[:2] + (s[2] + self.pads[0] + self.pads[2], s[3] + self.pads[1] + self.pads[3])

@@ -1,10 +1,11 @@
-"""BatchNorm (+ scale) + binarizer -> one integer threshold per channel.
+"""BatchNorm (+ scale) + binarizer -> one integer threshold per element.
 
-A binary layer's accumulator can only take the K + 1 values ``d = K - 2c``.  The
-pass runs the float32 chain (exactly as the graph computes it) on every one of
-them and reads off where the decision changes, so float rounding can never flip a
-decision: gamma < 0 (decision falls with d), gamma = 0 (constant), infinities and
-NaNs all come out of the same table.  Result: ``bit = (d < thr) ^ neg``.
+An accumulator of fan-in K can only hold the integers -K..K.  The pass runs the
+float32 chain (exactly as the graph computes it) on every one of them and reads
+off where the decision changes, so float rounding can never flip a decision:
+gamma < 0 (decision falls with d), gamma = 0 (constant), infinities and NaNs all
+come out of the same table.  Result: ``bit = (d < thr) ^ neg``.  Elements with the
+same constants (every pixel of a channel) share one evaluation.
 """
 from __future__ import annotations
 
@@ -15,43 +16,42 @@ from ..errors import EdgebnnError
 from ..ir import Graph, Op
 
 
-def decisions(k: int, op: Op) -> np.ndarray:
-    """bits (K + 1, n) for every dot value d = -K, -K + 2, ..., K (ascending)."""
-    n = op.attrs["t"].size
-    d = np.arange(-k, k + 1, 2, dtype=np.float32)[:, None]
-    flat = tuple((s, c.reshape(-1)) for s, c in op.attrs["chain"])
-    v = chains.apply(flat, np.broadcast_to(d, (k + 1, n)))
-    t = op.attrs["t"].reshape(-1)
-    holds = v >= t if op.attrs["cmp"] == "ge" else v > t
-    return holds if op.attrs["invert"] else ~holds
+def _params(op: Op) -> np.ndarray:
+    """One row of constants per element: chain steps, then t."""
+    cols = [c.reshape(-1) for _, c in op.attrs["chain"]] + [op.attrs["t"].reshape(-1)]
+    return np.stack(cols, axis=1).astype(np.float32)
 
 
 def integer_thresholds(k: int, op: Op) -> tuple[np.ndarray, np.ndarray]:
-    """(thr int32 (n,), neg bool (n,)) with bit = (d < thr) ^ neg."""
-    bits = decisions(k, op)
+    """(thr int32 (n,), neg bool (n,)) with bit = (d < thr) ^ neg for d in -k..k."""
+    params = _params(op)
+    unique, inverse = np.unique(params.view(np.uint32), axis=0, return_inverse=True)
+    unique = unique.view(np.float32)
+    steps = tuple((s, unique[:, i]) for i, (s, _) in enumerate(op.attrs["chain"]))
+    v = chains.table(steps, k, len(unique))
+    t = unique[:, -1]
+    holds = v >= t if op.attrs["cmp"] == "ge" else v > t
+    bits = holds if op.attrs["invert"] else ~holds  # (2k + 1, unique), d ascending
     falling = np.all(bits[1:] <= bits[:-1], axis=0)  # ones for small d: bit = d < thr
     rising = np.all(bits[1:] >= bits[:-1], axis=0)  # ones for large d: bit = !(d < thr)
-    bad = ~(falling | rising)
-    if np.any(bad):
-        ch = int(np.argmax(bad))
+    if not np.all(falling | rising):
         raise EdgebnnError(
-            f"channel {ch}: the activation before this binarizer is not monotonic in the layer's "
-            "accumulator, so it is not a threshold; edgebnn supports affine (BatchNorm, Mul, Add) steps here",
+            "the activation before this binarizer is not monotonic in the layer's accumulator, so it "
+            "is not a threshold; edgebnn supports affine (BatchNorm, Mul, Add) steps here",
             op.name,
         )
     ones = bits.sum(axis=0)
     neg = ~falling
-    count = np.where(neg, (k + 1) - ones, ones)  # leading run of the value below thr
-    thr = (-k + 2 * count).astype(np.int64)
-    return thr.astype(np.int32), neg
+    lead = np.where(neg, (2 * k + 1) - ones, ones)  # length of the leading run
+    thr = (-k + lead).astype(np.int32)
+    return thr[inverse.reshape(-1)], neg[inverse.reshape(-1)]
 
 
 def run(graph: Graph) -> Graph:
     for op in graph.ops:
         if op.kind != "threshold" or "thr" in op.attrs:
             continue
-        producer = graph.producer(op.inputs[0])
-        k = producer.attrs["k"]
+        k = graph.tensors[op.inputs[0]].fanin
         thr, neg = integer_thresholds(k, op)
-        op.attrs = {"thr": thr, "neg": neg, "k": k, "source": op.attrs}
+        op.attrs = {"thr": thr, "neg": neg, "source": op.attrs}
     return graph
