@@ -112,7 +112,8 @@ class Emitter:
         a = op.attrs
         src, dst = self.graph.tensors[op.inputs[0]], self.graph.tensors[op.outputs[0]]
         (h, w), (ho, wo) = a["in_hw"], a["out_hw"]
-        fields = [h, w, src.channels, ho, wo, dst.channels, *a["kernel"], *a["stride"], a["pad"][0], a["pad"][1],
+        cin = a["in_chw"][0] if op.kind == "conv" else src.channels  # conv reads through strides
+        fields = [h, w, cin, ho, wo, dst.channels, *a["kernel"], *a["stride"], a["pad"][0], a["pad"][1],
                   *a["dilation"]]
         self.consts.append(f"static const ebnn_window {prefix}_g = {{{', '.join(map(str, fields))}}};")
         self._bytes += WINDOW_BYTES

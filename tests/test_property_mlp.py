@@ -86,8 +86,8 @@ def _inputs(built, seed):
     return rng.standard_normal((BATCH,) + tuple(built.input_shape[1:])).astype(np.float32)
 
 
-def check_against_onnxruntime(built, seed, binary_output=False, in_hypothesis=True):
-    x = _inputs(built, seed)
+def check_against_onnxruntime(built, seed, binary_output=False, in_hypothesis=True, x=None):
+    x = _inputs(built, seed) if x is None else x
     y_ort, presign, margins = _onnxruntime(built, x)
     # ONNX Sign(0) = 0 and Greater(0, 0) = False: edgebnn maps 0 to +1. Skip such inputs; also
     # skip inputs where a binarizer after the real-valued (float, summation-order dependent)
@@ -107,7 +107,7 @@ def check_against_onnxruntime(built, seed, binary_output=False, in_hypothesis=Tr
         f"report binary_macs {binary_macs}, expected {built.binary_macs} = sum K*N over "
         f"{[(l.name, l.k, l.n, l.weight_form) for l in built.layers if l.binary_input]}")
 
-    expected_shape = (BATCH,) + tuple(built.output_shape[1:])
+    expected_shape = (len(x),) + tuple(built.output_shape[1:])
     assert y_ort.shape == expected_shape
     assert y_c.shape == expected_shape, f"C output shape {y_c.shape}, expected {expected_shape}"
     assert y_ref.shape == expected_shape, f"reference shape {y_ref.shape}, expected {expected_shape}"
