@@ -1,4 +1,4 @@
-"""edgebnn compile | inspect | validate | targets."""
+"""edgebnn compile | inspect | validate | emulate | targets."""
 from __future__ import annotations
 
 import argparse
@@ -100,6 +100,31 @@ def cmd_validate(args) -> int:
     return 0 if result["ok"] else 1
 
 
+def cmd_emulate(args) -> int:
+    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output)
+    args.random = args.n or 10
+    x = _inputs(args, compiled.graph.input_shape)[: args.n]
+    _, stats = compiled.emulate(x, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0 if stats["identical"] else 1
+    rows = [[i, _short(r["name"]), r["op"], c] for i, (r, c) in
+            enumerate(zip(compiled.report["layers"], stats["per_layer_instructions"]))]
+    print(_table(rows, ["#", "layer", "op", "instructions (QEMU -icount, not cycles)"]))
+    print(f"{stats['inferences']} inferences on QEMU {stats['machine']} ({stats['target']}): "
+          f"{stats['instructions_per_inference']} instructions per inference (min {stats['instructions_min']}, "
+          f"max {stats['instructions_max']}; {stats['unit']})")
+    shown = ", ".join(map(str, stats["instructions"][:10])) + (", ..." if stats["inferences"] > 10 else "")
+    print(f"per inference: {shown}")
+    print(f"image (arm-none-eabi-size): flash {stats['flash_bytes']} B, RAM {stats['ram_bytes']} B; "
+          f"the model's own objects: flash {stats['model_flash_bytes']} B, RAM {stats['model_ram_bytes']} B")
+    if not compiled.report["budget"]["fits"]:
+        print(f"note: the model does not fit {args.target}'s budget (see `edgebnn inspect`); QEMU's board has more memory")
+    print(f"outputs vs host build: {'identical' if stats['identical_to_host'] else 'DIFFERENT'}; "
+          f"vs reference: {'identical' if stats['identical_to_reference'] else 'DIFFERENT'}")
+    return 0 if stats["identical"] else 1
+
+
 def cmd_targets(args) -> int:
     rows = []
     for name in targets.available():
@@ -134,6 +159,17 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true")
     v.set_defaults(fn=cmd_validate)
+
+    e = sub.add_parser("emulate", help="cross-compile and run the C under QEMU: bit-exact check, instruction counts")
+    e.add_argument("model")
+    e.add_argument("--target", default="cortex-m4")
+    e.add_argument("--inputs", help="a .npy file of inputs, batch first (default: random normal inputs)")
+    e.add_argument("-n", type=int, default=None, help="run only the first N inputs (default: all; 10 random)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("-o", "--output", default=None, help="keep the compiled C here (default: a temporary folder)")
+    e.add_argument("--timeout", type=float, default=None, help="seconds QEMU may run (default 120 + 2 per input)")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(fn=cmd_emulate)
 
     t = sub.add_parser("targets", help="list the device targets")
     t.set_defaults(fn=cmd_targets)

@@ -36,6 +36,12 @@ class CompiledModel:
         _check_input(self.graph, x)
         return self._host.run(x).reshape((len(x),) + tuple(self.graph.output_shape[1:]))
 
+    def emulate(self, x: np.ndarray, timeout: float | None = None) -> tuple[np.ndarray, dict]:
+        """Run the emitted C under QEMU on the target's Cortex-M: (outputs, stats); see emulate.py."""
+        from .emulate import emulate
+
+        return emulate(self, x, timeout=timeout)
+
 
 def _check_input(graph: Graph, x: np.ndarray) -> None:
     if tuple(x.shape[1:]) != tuple(graph.input_shape[1:]):
