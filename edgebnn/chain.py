@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STEPS = ("mul", "add", "sub", "div", "rsub", "rdiv")
+STEPS = ("mul", "add", "sub", "div", "rsub", "rdiv", "abs")
 
 
 def apply(chain, x: np.ndarray) -> np.ndarray:
@@ -29,6 +29,8 @@ def apply(chain, x: np.ndarray) -> np.ndarray:
                 v = c - v
             elif op == "rdiv":
                 v = c / v
+            elif op == "abs":  # XNOR-Net's activation scale; c is unused
+                v = np.abs(v)
             else:  # pragma: no cover - guarded by STEPS
                 raise ValueError(op)
             v = v.astype(np.float32)
@@ -42,13 +44,6 @@ def step(op: str, const, shape) -> tuple[str, np.ndarray]:
 
 def reshape(chain, shape):
     return tuple((op, c.reshape(shape)) for op, c in chain)
-
-
-def is_identity(chain) -> bool:
-    return all(
-        (op in ("mul", "div") and np.all(c == 1)) or (op in ("add", "sub") and np.all(c == 0))
-        for op, c in chain
-    )
 
 
 def batchnorm_steps(gamma, beta, mean, var, eps, shape):

@@ -17,13 +17,13 @@ from .planner import Plan
 
 CTYPE = {"f32": "float", "i32": "int32_t", "bits": "uint32_t"}
 STEP_CODE = {"mul": "EBNN_MUL", "add": "EBNN_ADD", "sub": "EBNN_SUB", "div": "EBNN_DIV",
-             "rsub": "EBNN_RSUB", "rdiv": "EBNN_RDIV"}
+             "rsub": "EBNN_RSUB", "rdiv": "EBNN_RDIV", "abs": "EBNN_ABS"}
 # Which runtime_c source holds each op's kernel.
 KERNEL_FILE = {
     "bdense": "ebnn_dense.c", "dense": "ebnn_dense.c", "dense_binw": "ebnn_dense.c",
     "bconv": "ebnn_conv.c", "conv": "ebnn_conv.c", "maxpool": "ebnn_pool.c", "avgpool": "ebnn_pool.c",
     "threshold": "ebnn_activation.c", "unpack": "ebnn_activation.c", "gather": "ebnn_activation.c",
-    "affine": "ebnn_chain.c", "binarize": "ebnn_chain.c",
+    "affine": "ebnn_chain.c", "binarize": "ebnn_chain.c", "scale_rows": "ebnn_chain.c", "mean_rows": "ebnn_chain.c",
 }
 HEADERS = ("ebnn_kernels.h",)
 # Flash bytes of the structs on a 32-bit target.
@@ -167,6 +167,10 @@ class Emitter:
         elif op.kind == "unpack":
             call = f"ebnn_unpack({src}, {dst}, {c_float(a['hi'])}, {c_float(a['lo'])}, {rc})"
             self.uses_math |= "INF" in call or "NAN" in call
+        elif op.kind == "scale_rows":
+            call = f"ebnn_scale_rows({src}, {self.ptr(op.inputs[1], False)}, {dst}, {rc})"
+        elif op.kind == "mean_rows":
+            call = f"ebnn_mean_rows({src}, {dst}, {src_t.rows}, {src_t.channels})"
         elif op.kind == "gather":
             call = f"ebnn_gather_f32({src}, {dst}, {self.const(p + '_idx', 'int32_t', a['index'])}, {n})"
         else:  # pragma: no cover - the IR has no other ops

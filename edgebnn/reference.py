@@ -179,10 +179,23 @@ def _avgpool(g: Graph, op: Op, x):
     return (acc / count[None, :, :, None]).astype(np.float32).reshape(len(x), -1)
 
 
+def _scale_rows(g: Graph, op: Op, x, m):
+    t = g.tensors[op.inputs[0]]
+    return (x.reshape(len(x), t.rows, t.channels) * m[:, :, None]).reshape(len(x), -1)
+
+
+def _mean_rows(g: Graph, op: Op, x):
+    t = g.tensors[op.inputs[0]]
+    rows = x.reshape(len(x), t.rows, t.channels)
+    total = _accumulate((rows[:, :, c] for c in range(t.channels)), np.zeros((len(x), t.rows), np.float32))
+    return (total / np.float32(t.channels)).astype(np.float32)
+
+
 KERNELS = {
     "binarize": _binarize, "threshold": _threshold, "affine": _affine, "bdense": _bdense,
     "dense": _dense, "dense_binw": _dense_binw, "unpack": _unpack, "gather": _gather,
     "bconv": _bconv, "conv": _conv, "maxpool": _maxpool, "avgpool": _avgpool,
+    "scale_rows": _scale_rows, "mean_rows": _mean_rows,
 }
 
 
@@ -197,5 +210,5 @@ class Reference:
             raise ValueError(f"input of shape {x.shape}: expected (N, {', '.join(map(str, g.input_shape[1:]))})")
         env = {g.input: x.reshape(x.shape[0], -1)}
         for op in g.ops:
-            env[op.outputs[0]] = KERNELS[op.kind](g, op, env[op.inputs[0]])
+            env[op.outputs[0]] = KERNELS[op.kind](g, op, *(env[t] for t in op.inputs))
         return env[g.output].reshape((x.shape[0],) + tuple(g.output_shape[1:]))

@@ -1,5 +1,7 @@
 /* Element-wise float32 steps, applied exactly in graph order (no contraction into
  * fused multiply-adds: build with -ffp-contract=off or -std=c99). */
+#include <math.h>
+
 #include "ebnn_kernels.h"
 
 static float ebnn_apply(float v, const ebnn_step *s, int32_t nsteps, int32_t i)
@@ -13,7 +15,8 @@ static float ebnn_apply(float v, const ebnn_step *s, int32_t nsteps, int32_t i)
         case EBNN_SUB: v = v - c; break;
         case EBNN_DIV: v = v / c; break;
         case EBNN_RSUB: v = c - v; break;
-        default: v = c / v; break;
+        case EBNN_RDIV: v = c / v; break;
+        default: v = fabsf(v); break;
         }
     }
     return v;
@@ -32,6 +35,28 @@ void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *st
     int32_t i;
     for (i = 0; i < n; i++) {
         out[i] = ebnn_apply(in[i], steps, nsteps, i);
+    }
+}
+
+void ebnn_scale_rows(const float *in, const float *m, float *out, int32_t rows, int32_t channels)
+{
+    int32_t r, c;
+    for (r = 0; r < rows; r++) {
+        for (c = 0; c < channels; c++, in++) {
+            *out++ = *in * m[r];
+        }
+    }
+}
+
+void ebnn_mean_rows(const float *in, float *out, int32_t rows, int32_t channels)
+{
+    int32_t r, c;
+    for (r = 0; r < rows; r++) {
+        float sum = 0.0f;
+        for (c = 0; c < channels; c++) {
+            sum += *in++;
+        }
+        out[r] = sum / (float)channels;
     }
 }
 

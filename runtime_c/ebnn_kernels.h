@@ -71,7 +71,7 @@ void ebnn_unpack(const uint32_t *in, float *out, float hi, float lo, int32_t row
 void ebnn_gather_f32(const float *in, float *out, const int32_t *index, int32_t n);
 
 /* Element-wise float32 steps (the graph's Mul/Add/Sub/Div/BatchNorm), in order. */
-enum { EBNN_MUL, EBNN_ADD, EBNN_SUB, EBNN_DIV, EBNN_RSUB, EBNN_RDIV };
+enum { EBNN_MUL, EBNN_ADD, EBNN_SUB, EBNN_DIV, EBNN_RSUB, EBNN_RDIV, EBNN_ABS };
 
 typedef struct {
     int32_t op;  /* EBNN_MUL ... */
@@ -81,6 +81,11 @@ typedef struct {
 
 void ebnn_affine_i32(const int32_t *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps);
 void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps);
+
+/* XNOR-Net activation scale: out[r][c] = in[r][c] * m[r] (one factor per pixel),
+ * and the per-pixel channel mean that computes it. */
+void ebnn_scale_rows(const float *in, const float *m, float *out, int32_t rows, int32_t channels);
+void ebnn_mean_rows(const float *in, float *out, int32_t rows, int32_t channels);
 
 /* Float to bits: +1 (bit 0) where steps(in[i]) >= t[i % t_mod] (> when strict),
  * swapped when invert. */

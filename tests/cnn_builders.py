@@ -28,7 +28,8 @@ class _Cnn:
         self.layers, self.presign, self.order_dependent, self.mt = [], [], [], []
 
     def activate(self, y, shape, from_real=False):
-        """BN + binarizer (or MultiThreshold) on y of logical shape (1, C, H, W)."""
+        """BN + binarizer (or MultiThreshold) on y of logical shape (1, C, H, W).
+        Also keeps the real pre-binarizer tensor (XNOR-Net's activation scale reads it)."""
         g, c = self.g, shape[1]
         if self.pattern == "multithreshold":
             k = self.layers[-1].k if self.layers else 1
@@ -48,10 +49,19 @@ class _Cnn:
         self.presign.append(y)
         if from_real:
             self.order_dependent.append((y, np.float32(0)))
+        self.real_act = y
         a = g.binarize(y, self.pattern)
         if self.nhwc:
             a = g.node("Transpose", [a], base="to_nchw", perm=[0, 3, 1, 2])
         return a
+
+    def xnor_scale(self, y, k, stride, pad):
+        """XNOR-Net's K: AvgPool(ReduceMean(|A|, channels)) of the real activation A."""
+        g = self.g
+        mean = g.node("ReduceMean", [g.node("Abs", [self.real_act], base="abs")], base="chmean", axes=[1], keepdims=1)
+        kmap = g.node("AveragePool", [mean], base="kpool", kernel_shape=[k, k], strides=[stride, stride],
+                      pads=[pad] * 4, count_include_pad=1)
+        return g.node("Mul", [y, kmap], base="xnor_k")
 
     def bconv(self, a, shape, m, k, stride, pad, explicit_pad):
         g, rng = self.g, self.rng
@@ -78,7 +88,7 @@ class _Cnn:
 
 
 def build_cnn(rng, pattern="sign", opset=13, nhwc=False, n_convs=None, pool_before=None,
-              explicit_pad=None, hw=None) -> BuiltModel:
+              explicit_pad=None, hw=None, xnor_k=False) -> BuiltModel:
     rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
     net = _Cnn(rng, pattern, opset, nhwc)
     g = net.g
@@ -100,12 +110,14 @@ def build_cnn(rng, pattern="sign", opset=13, nhwc=False, n_convs=None, pool_befo
         stride = int(rng.choice([1, 2])) if min(shape[2:]) >= 4 else 1
         pad = int(rng.randint(0, 2)) if k == 3 else 0
         ep = bool(rng.rand() < 0.5) if explicit_pad is None else explicit_pad
-        y, shape = net.bconv(a, shape, int(rng.randint(2, 41)), k, stride, pad, ep)
+        y, shape = net.bconv(a, shape, int(rng.randint(2, 41)), k, stride, pad, ep and not xnor_k)
+        if xnor_k:
+            y = net.xnor_scale(y, k, stride, pad)
         before = bool(rng.rand() < 0.5) if pool_before is None else pool_before
         if before:
             y, shape = net.maxpool(y, shape)
-        a = net.activate(y, shape)
-        if not before and rng.rand() < 0.5:
+        a = net.activate(y, shape, from_real=xnor_k)
+        if not before and not xnor_k and rng.rand() < 0.5:  # K reads the unpooled activation
             a, shape = net.maxpool(a, shape)
     if nhwc:  # tf2onnx flattens the NHWC tensor
         a = g.node("Transpose", [a], base="flat_nhwc", perm=[0, 2, 3, 1])

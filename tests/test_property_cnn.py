@@ -34,6 +34,13 @@ def test_pooling_and_padding_forms(pool_before, explicit_pad):
     check_against_onnxruntime(built, 7, in_hypothesis=False)
 
 
+@_settings(max(4, N_EXAMPLES // 3))
+@given(seed=st.integers(0, 2**31 - 1))
+def test_xnor_net_activation_scale(seed):
+    """Abs -> ReduceMean(channels) -> AveragePool -> Mul: the per-pixel K of XNOR-Net."""
+    check_against_onnxruntime(build_cnn(seed, "sign", xnor_k=True, nhwc=False), seed)
+
+
 def test_cnv_topology_agrees_and_reports():
     import edgebnn
 

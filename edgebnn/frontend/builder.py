@@ -65,7 +65,7 @@ class Builder:
         if not value.chain and src.dtype == "f32":
             return value
         out = self.emit("affine", node, [value.tensor], "f32", src.shape, chain=self.physical_chain(value))
-        return Real(out, value.shape, idx=value.idx)
+        return Real(out, value.shape, nonbinary_layer=value.nonbinary_layer, idx=value.idx)
 
     def bits(self, pred: Pred, bit0_when_true: bool) -> str:
         """Bits of ``pred`` (physical layout of its source): bit 0 where it holds when
@@ -106,6 +106,11 @@ class Builder:
         index[hwc] = value.idx if value.idx is not None else layout.identity(hwc.size)
         out = self.emit("gather", node, [value.tensor], "f32", (h, w, c), index=index)
         return Real(out, value.shape, value.chain, value.nonbinary_layer, hwc)
+
+    def to_hwc_real(self, value, node: str) -> Real:
+        """Any activation (1, C, H, W) as a chain-free view of an (H, W, C) float tensor."""
+        x = self.real(self.as_real(value, node), node)
+        return x if self.is_hwc(x) else self.to_hwc(x, node)
 
     def nonbinary_detail(self, src: Real) -> str:
         op = self.graph.producer(src.tensor)

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import chain as chains
+from .. import chain as chains, layout
 from ..errors import EdgebnnError
 from . import custom
 from .shapes import flatten_shape, reshape_target, squeeze_shape, unsqueeze_shape
@@ -113,6 +113,8 @@ ARITH = {"Mul": ("mul", "mul"), "Add": ("add", "add"), "Sub": ("sub", "rsub"), "
 @handles("Mul", "Add", "Sub", "Div")
 def op_arith(ctx, node, ins):
     a, b = ins
+    if not isinstance(a, Const) and not isinstance(b, Const) and node.op_type == "Mul":
+        return [scale_by_map(ctx, node, a, b)]
     if isinstance(a, Const) == isinstance(b, Const):
         raise EdgebnnError(f"{node.op_type} of two computed tensors is not supported", node.name)
     value, c, step = (a, b.value, ARITH[node.op_type][0]) if isinstance(b, Const) else (b, a.value, ARITH[node.op_type][1])
@@ -125,6 +127,46 @@ def op_arith(ctx, node, ins):
     real = ctx.builder.as_real(value, node.name)
     step_ = chains.step(step, per_sample(c, real.shape, node), real.shape[1:])
     return [replace(real, chain=real.chain + (step_,))]
+
+
+def scale_by_map(ctx, node, a, b) -> Real:
+    """``a (1, C, H, W) * b (1, 1, H, W)``: XNOR-Net's per-pixel activation scale K."""
+    if len(a.shape) == 4 and a.shape[1] == 1 and b.shape[1] != 1:
+        a, b = b, a
+    if len(a.shape) != 4 or tuple(b.shape) != (1, 1) + tuple(a.shape[2:]):
+        raise EdgebnnError(
+            f"Mul of two computed tensors of shapes {list(a.shape)} and {list(b.shape)}: only a per-pixel "
+            "scale (1, 1, H, W) times an activation (1, C, H, W) is supported", node.name)
+    bld = ctx.builder
+    x = bld.to_hwc_real(a, node.name)
+    k = bld.to_hwc_real(b, node.name)
+    out = bld.emit("scale_rows", node.name, [x.tensor, k.tensor], "f32", bld.t(x.tensor).shape)
+    return Real(out, a.shape, nonbinary_layer=x.nonbinary_layer, idx=x.idx)
+
+
+@handles("Abs")
+def op_abs(ctx, node, ins):
+    v = ins[0]
+    if isinstance(v, TwoLevel):
+        return [v.mapped(abs)]
+    real = ctx.builder.as_real(v, node.name)
+    return [replace(real, chain=real.chain + (chains.step("abs", 0.0, real.shape[1:]),))]
+
+
+@handles("ReduceMean")
+def op_reduce_mean(ctx, node, ins):
+    v = ins[0]
+    axes = ctx.attr(node, "axes")
+    if axes is None and len(ins) > 1 and ins[1] is not None:
+        axes = const(ins[1], node, "axes").tolist()
+    if len(v.shape) != 4 or [a % 4 for a in (axes or [])] != [1] or not ctx.attr(node, "keepdims", 1):
+        raise EdgebnnError("ReduceMean is supported over the channel axis (axes=[1], keepdims=1) of an "
+                           "activation (1, C, H, W)", node.name)
+    bld = ctx.builder
+    x = bld.to_hwc_real(v, node.name)
+    h, w = v.shape[2:]
+    out = bld.emit("mean_rows", node.name, [x.tensor], "f32", (h, w, 1))
+    return [Real(out, (1, 1, h, w), idx=layout.hwc_index(1, h, w))]
 
 
 @handles("BatchNormalization")

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import chain as chains
 from ..errors import EdgebnnError
+from ..layout import hwc_index
 from .ops import const, handles
 from .values import Bits, Padded, Real, TwoLevel
 
@@ -123,7 +124,7 @@ def op_maxpool(ctx, node, ins):
         pooled = _pool_accumulators(ctx, x, geom, shape, node)
         if pooled is not None:
             return [pooled]
-    x = _hwc_real(ctx, x, node)
+    x = ctx.builder.to_hwc_real(x, node.name)
     out = b.emit("maxpool", node.name, [x.tensor], "f32", geom["out_hw"] + (c,), **geom)
     return [Real(out, shape, idx=_hwc(shape))]
 
@@ -150,15 +151,7 @@ def _pool_accumulators(ctx, x: Real, geom, shape, node):
 
 
 def _hwc(shape):
-    from ..layout import hwc_index
-
     return hwc_index(*shape[1:])
-
-
-def _hwc_real(ctx, x, node) -> Real:
-    b = ctx.builder
-    x = b.real(b.as_real(x, node.name), node.name)
-    return x if b.is_hwc(x) else b.to_hwc(x, node.name)
 
 
 @handles("AveragePool", "GlobalAveragePool")
@@ -170,7 +163,7 @@ def op_avgpool(ctx, node, ins):
                 "out_hw": (1, 1), "in_hw": (h, w)}
     else:
         geom = geometry(ctx, node, (h, w), ctx.attr(node, "kernel_shape"), bool(ctx.attr(node, "ceil_mode", 0)))
-    x = _hwc_real(ctx, x, node)
+    x = ctx.builder.to_hwc_real(x, node.name)
     shape = (1, c) + geom["out_hw"]
     out = ctx.builder.emit("avgpool", node.name, [x.tensor], "f32", geom["out_hw"] + (c,),
                            count_pad=bool(ctx.attr(node, "count_include_pad", 0)), **geom)
