@@ -71,9 +71,11 @@ class _Cnn:
             a = g.node("Pad", [a, g.const("pads", [0, 0, pad, pad, 0, 0, pad, pad], np.int64),
                                g.const("one", 1.0)], base="pad1", mode="constant")
             conv_pad = 0
-        alpha = rng.uniform(0.5, 2.0, m).astype(np.float32)
+        # XNOR-Net alpha, or (newer PyTorch exporter) BN folded in: +-s_c of either sign, and a bias
+        alpha = (rng.uniform(0.5, 2.0, m) * rng.choice([-1.0, 1.0], m)).astype(np.float32)
         weights = pm1(rng, (m, c, k, k)) * (alpha.reshape(-1, 1, 1, 1) if rng.rand() < 0.5 else 1)
-        y = g.node("Conv", [a, g.const("w", weights)], base="bconv", kernel_shape=[k, k],
+        bias = [g.const("bias", nonzero_floats(rng, (m,), 0.5))] if rng.rand() < 0.5 else []
+        y = g.node("Conv", [a, g.const("w", weights)] + bias, base="bconv", kernel_shape=[k, k],
                    strides=[stride, stride], pads=[conv_pad] * 4)
         ho, wo = _out(h, k, stride, pad), _out(w, k, stride, pad)
         self.layers.append(DenseInfo(g.nodes[-1].name, c * k * k, m * ho * wo, True, "conv"))
@@ -88,7 +90,7 @@ class _Cnn:
 
 
 def build_cnn(rng, pattern="sign", opset=13, nhwc=False, n_convs=None, pool_before=None,
-              explicit_pad=None, hw=None, xnor_k=False) -> BuiltModel:
+              explicit_pad=None, hw=None, xnor_k=False, gap=False) -> BuiltModel:
     rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
     net = _Cnn(rng, pattern, opset, nhwc)
     g = net.g
@@ -119,11 +121,17 @@ def build_cnn(rng, pattern="sign", opset=13, nhwc=False, n_convs=None, pool_befo
         a = net.activate(y, shape, from_real=xnor_k)
         if not before and not xnor_k and rng.rand() < 0.5:  # K reads the unpooled activation
             a, shape = net.maxpool(a, shape)
+    n = int(rng.randint(2, 12))
+    if gap:  # global average of the +-1 maps, then a real-valued classifier
+        a = g.node("GlobalAveragePool", [a], base="gap")
+        flat = g.node("Flatten", [a], base="flatten", axis=1)
+        out = g.node("Gemm", [flat, g.const("wd", nonzero_floats(rng, (n, shape[1])))], base="dense", transB=1)
+        gamma, beta, mean, var = _bn_params(rng, n, spread=1.0, zero_gamma=False)
+        return _finish(net, x_shape, g.bn_node(out, gamma, beta, mean, var, base="bn_out"), (1, n))
     if nhwc:  # tf2onnx flattens the NHWC tensor
         a = g.node("Transpose", [a], base="flat_nhwc", perm=[0, 2, 3, 1])
     flat = g.node("Flatten", [a], base="flatten", axis=1)
     k = int(np.prod(shape[1:]))
-    n = int(rng.randint(2, 12))
     out = g.node("Gemm", [flat, g.const("wd", pm1(rng, (n, k)))], base="dense", transB=1)
     net.layers.append(DenseInfo(g.nodes[-1].name, k, n, True, "gemm_tb1"))
     gamma, beta, mean, var = _bn_params(rng, n, spread=3.0, zero_gamma=False)
