@@ -1,4 +1,4 @@
-"""edgebnn compile | inspect | validate | emulate | targets."""
+"""edgebnn compile | inspect | plan | validate | emulate | targets."""
 from __future__ import annotations
 
 import argparse
@@ -8,16 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, compiler, targets
+from . import __version__, compiler, report_md, targets
 from .errors import EdgebnnError
 
-
-def _table(rows: list[list], header: list[str]) -> str:
-    cells = [header] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+_table = report_md.text_table
 
 
 def _short(name: str, limit: int = 28) -> str:
@@ -37,22 +31,48 @@ def layer_table(report: dict) -> str:
 
 def memory_summary(report: dict) -> str:
     m, b = report["memory"], report["budget"]
+    stack = "measured" if m["stack_source"].startswith("measured") else "estimate"
     return (f"target {report['target']}: flash {m['flash_bytes']} B (weights {m['weight_bytes']}, code "
             f"{m['code_bytes']} {m['code_source']}) of {b['flash_bytes']}; SRAM {m['sram_bytes']} B (arena "
-            f"{m['arena_bytes']}, lower bound {m['lower_bound_bytes']}, stack {m['stack_bytes']} "
-            f"{m['stack_source']}) of {b['sram_bytes']}; {'fits' if b['fits'] else 'DOES NOT FIT'}")
+            f"{m['arena_bytes']}, lower bound {m['lower_bound_bytes']}, stack {m['stack_bytes']} {stack}, "
+            f"input/output {m['io_bytes']}, statics {m['static_bytes']}) of {b['sram_bytes']}; "
+            f"{'fits' if b['fits'] else 'DOES NOT FIT'}")
 
 
 def cmd_compile(args) -> int:
-    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output)
+    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, sram=args.sram,
+                                flash=args.flash, allow_overflow=args.allow_overflow)
     print(layer_table(compiled.report))
     print(memory_summary(compiled.report))
+    if not compiled.report["budget"]["fits"]:
+        print(report_md.overflow_table(compiled.report))
+        print("warning: written anyway (--allow-overflow)")
     print(f"wrote {compiled.out_dir}")
     return 0
 
 
+def cmd_plan(args) -> int:
+    report = compiler.analyse(args.model, args.target, args.sram, args.flash)[-1]
+    if args.output:
+        compiler.write_atomically(Path(args.output), compiler.report_files(report))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(report_md.plan_table(report))
+    print(report_md.budget_lines(report))
+    print(report_md.planner_lines(report))
+    m = report["memory"]
+    print(f"stack {m['stack_bytes']} B ({m['stack_source']}): {' -> '.join(m['stack_chain']) or '-'}")
+    if not report["budget"]["fits"]:
+        print(report_md.overflow_table(report))
+    print(f"target {report['target']}: {'fits' if report['budget']['fits'] else 'DOES NOT FIT'}")
+    if args.output:
+        print(f"wrote {args.output}/report.md, report.json, memory.png")
+    return 0
+
+
 def cmd_inspect(args) -> int:
-    report = compiler.analyse(args.model, args.target)[-1]
+    report = compiler.analyse(args.model, args.target, args.sram, args.flash)[-1]
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -101,7 +121,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_emulate(args) -> int:
-    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output)
+    # QEMU's boards have megabytes: emulate a model whatever the part's budget (noted below).
+    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, allow_overflow=True)
     args.random = args.n or 10
     x = _inputs(args, compiled.graph.input_shape)[: args.n]
     _, stats = compiled.emulate(x, timeout=args.timeout)
@@ -129,9 +150,18 @@ def cmd_targets(args) -> int:
     rows = []
     for name in targets.available():
         t = targets.get(name)
-        rows.append([t.name, t.core, t.sram_bytes, t.flash_bytes, "yes" if t.fpu else "no", t.description])
-    print(_table(rows, ["target", "core", "SRAM B", "flash B", "FPU", "description"]))
+        rows.append([t.name, t.alias_of or "-", t.core, t.sram_bytes, t.flash_bytes, t.clock_hz // 1000000 or "-",
+                     "yes" if t.fpu else "no", "yes" if t.dsp else "no", "yes" if t.popcount else "no",
+                     t.qemu_machine or "-", t.description])
+    print(_table(rows, ["target", "alias of", "core", "SRAM B", "flash B", "MHz", "FPU", "DSP", "popcount",
+                        "QEMU", "description"]))
     return 0
+
+
+def _budget_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default="cortex-m4", help="device (see `edgebnn targets`; default cortex-m4)")
+    p.add_argument("--sram", help="SRAM budget instead of the target's: bytes, or 2KiB, 512K, 1MiB")
+    p.add_argument("--flash", help="flash budget instead of the target's: bytes, or 2KiB, 512K, 1MiB")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -141,15 +171,24 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compile", help="compile an ONNX model to C")
     c.add_argument("model")
-    c.add_argument("--target", default="cortex-m4")
+    _budget_options(c)
     c.add_argument("-o", "--output", default="out", help="output folder (default: out)")
+    c.add_argument("--allow-overflow", action="store_true",
+                   help="write the C even when the model does not fit the target's SRAM or flash")
     c.set_defaults(fn=cmd_compile)
 
     i = sub.add_parser("inspect", help="the layer table of a model")
     i.add_argument("model")
-    i.add_argument("--target", default="cortex-m4")
+    _budget_options(i)
     i.add_argument("--json", action="store_true")
     i.set_defaults(fn=cmd_inspect)
+
+    pl = sub.add_parser("plan", help="the memory plan and budget check: per-layer arena offsets, live bytes")
+    pl.add_argument("model")
+    _budget_options(pl)
+    pl.add_argument("-o", "--output", help="write report.md, report.json and memory.png here")
+    pl.add_argument("--json", action="store_true", help="print the report as one JSON document")
+    pl.set_defaults(fn=cmd_plan)
 
     v = sub.add_parser("validate", help="run the C on the host against the reference and onnxruntime")
     v.add_argument("model")
@@ -181,6 +220,8 @@ def main(argv=None) -> int:
     try:
         return args.fn(args)
     except EdgebnnError as exc:
+        if getattr(exc, "details", None):  # e.g. the table of a model that does not fit
+            print(exc.details, file=sys.stderr)
         print(f"edgebnn: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, codegen, frontend, passes, planner, sizes, targets
+from . import __version__, budget, codegen, frontend, passes, planner, report_md, sizes, targets
 from . import report as reports
 from .ir import Graph
 from .reference import Reference
@@ -57,24 +57,43 @@ def reference(model) -> Reference:
     return Reference(lowered(model))
 
 
-def analyse(model, target="cortex-m4"):
-    """(lowered graph, C files, report) without writing anything."""
-    tgt = targets.get(target)
+def analyse(model, target="cortex-m4", sram=None, flash=None):
+    """(lowered graph, C files, report) without writing anything; ``sram``/``flash``
+    override the target's budget (bytes, or '2KiB', '512K', '1MiB')."""
+    tgt = targets.get(target).with_budget(sram, flash)
     graph = lowered(model)
     plan = planner.plan(graph)
     files, layer_bytes = codegen.render(graph, plan, __version__)
-    return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.code_bytes(files, tgt))
+    return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))
 
 
-def compile(model, target="cortex-m4", out_dir=None) -> CompiledModel:  # noqa: A001 - the API's name
-    graph, files, rep = analyse(model, target)
-    files["report.json"] = json.dumps(rep, indent=2) + "\n"
+def report_files(rep: dict, picture: bool = True) -> dict:
+    """report.json, report.md and (unless not wanted) the memory-timeline picture."""
+    from . import timeline
+
+    files = {"report.json": json.dumps(rep, indent=2) + "\n",
+             "report.md": report_md.render(rep, "memory.png" if picture else None)}
+    if picture:
+        files["memory.png"] = timeline.png(rep)
+    return files
+
+
+def compile(model, target="cortex-m4", out_dir=None, *, sram=None, flash=None,  # noqa: A001 - the API's name
+            allow_overflow=False) -> CompiledModel:
+    """Compile to C in ``out_dir``.  A model that does not fit the target's SRAM or flash
+    raises budget.BudgetError (nothing written) unless ``allow_overflow``.  Without an
+    ``out_dir`` (a temporary folder, for run/emulate) the picture is not drawn: it costs
+    more than the rest of a small compile."""
+    graph, files, rep = analyse(model, target, sram, flash)
+    if not allow_overflow:
+        budget.check(rep)
+    files.update(report_files(rep, picture=out_dir is not None))
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="edgebnn-"))
     write_atomically(out, files)
     return CompiledModel(out, rep, graph, temporary=out_dir is None)
 
 
-def write_atomically(out: Path, files: dict[str, str]) -> None:
+def write_atomically(out: Path, files: dict[str, str | bytes]) -> None:
     """Write every file into a fresh sibling folder, then swap it in: a failure
     never leaves a half-written folder nor damages a previous good one."""
     out = out.resolve()
@@ -82,7 +101,10 @@ def write_atomically(out: Path, files: dict[str, str]) -> None:
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for name, text in files.items():
-            (stage / name).write_text(text)
+            if isinstance(text, bytes):
+                (stage / name).write_bytes(text)
+            else:
+                (stage / name).write_text(text)
         if out.exists() and not any(out.iterdir()):
             out.rmdir()
         if out.exists():

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import budget as budgets
 from .ir import Graph, Op
 from .planner import Plan
 from .targets import Target
 
-# Stack of model_run: the call chain is two frames of a few registers each.
-STACK_ESTIMATE_BYTES = 256
 FORMAT = {"bdense": "bits", "dense_binw": "bits", "dense": "float32", "bconv": "bits", "conv": "float32"}
 BINARY = ("bdense", "bconv")
 
@@ -56,19 +55,27 @@ def layer_rows(graph: Graph, plan: Plan, layer_bytes: list[int]) -> list[dict]:
             "format": FORMAT.get(op.kind, "-"),
             "arena_offset": plan.offsets.get(out),
             "arena_bytes": plan.sizes.get(out, 0),
+            "live_bytes": plan.live_bytes(len(rows)),
+            "in_place": any(i == len(rows) for i, _, _ in plan.in_place),
         })
     return rows
 
 
-def build(graph: Graph, plan: Plan, target: Target, layer_bytes: list[int], code: tuple[int, str]) -> dict:
+def device(target: Target) -> dict:
+    return {"name": target.name, "alias_of": target.alias_of or None, "core": target.core,
+            "description": target.description, "cflags": list(target.cflags), "fpu": target.fpu,
+            "dsp": target.dsp, "popcount": target.popcount, "clock_hz": target.clock_hz,
+            "qemu_machine": target.qemu_machine or None}
+
+
+def build(graph: Graph, plan: Plan, target: Target, layer_bytes: list[int], sized: dict) -> dict:
+    """The report; ``sized`` is sizes.measure() of the emitted C on the target."""
     layers = layer_rows(graph, plan, layer_bytes)
-    weight_bytes = sum(layer_bytes)
-    code_bytes, code_source = code
-    sram = plan.arena_bytes + STACK_ESTIMATE_BYTES
-    flash = weight_bytes + code_bytes
+    memory = budgets.memory(graph, plan, sum(layer_bytes), sized)
     return {
         "model": graph.source,
         "target": target.name,
+        "device": device(target),
         "input_shape": list(graph.input_shape),
         "output_shape": list(graph.output_shape),
         "layers": layers,
@@ -76,21 +83,6 @@ def build(graph: Graph, plan: Plan, target: Target, layer_bytes: list[int], code
             "binary_macs": sum(r["binary_macs"] for r in layers),
             "real_macs": sum(r["real_macs"] for r in layers),
         },
-        "memory": {
-            "arena_bytes": plan.arena_bytes,
-            "lower_bound_bytes": plan.lower_bound_bytes,
-            "no_reuse_bytes": plan.no_reuse_bytes,
-            "stack_bytes": STACK_ESTIMATE_BYTES,
-            "stack_source": "estimate",
-            "sram_bytes": sram,
-            "flash_bytes": flash,
-            "weight_bytes": weight_bytes,
-            "code_bytes": code_bytes,
-            "code_source": code_source,
-        },
-        "budget": {
-            "sram_bytes": target.sram_bytes,
-            "flash_bytes": target.flash_bytes,
-            "fits": sram <= target.sram_bytes and flash <= target.flash_bytes,
-        },
+        "memory": memory,
+        "budget": budgets.budget(memory, target),
     }

@@ -1,20 +1,19 @@
-"""Arena planning: tensor lifetimes from the op order, offsets in one arena.
+"""Arena planning: every intermediate tensor gets an offset in one static arena.
 
-The graph input and output live in caller-owned buffers; every other tensor gets
-an offset.  Two tensors may share bytes when their lifetimes do not overlap (an
-op's inputs and output are live together: no in-place kernels yet).
+Several strategies place the buffers (strategies.py); the smallest arena wins.  The
+plan records how it compares with the lower bound (the most bytes live at once) and
+with no reuse at all, and, where it is above the bound, why (explain.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..ir import Graph
+from . import strategies
+from .explain import above_lower_bound
+from .lifetimes import ALIGN, Buffer, aligned, buffers, live_bytes, lower_bound
 
-ALIGN = 8
-
-
-def aligned(n: int, align: int = ALIGN) -> int:
-    return (n + align - 1) // align * align
+__all__ = ["ALIGN", "Plan", "aligned", "plan", "plan_buffers", "plan_from_buffers"]
 
 
 @dataclass
@@ -25,46 +24,73 @@ class Plan:
     arena_bytes: int
     lower_bound_bytes: int
     no_reuse_bytes: int
+    buffers: list = field(default_factory=list)  # Buffer, in op order
+    buffer_offsets: list = field(default_factory=list)
+    strategy: str = ""
+    strategy_bytes: dict = field(default_factory=dict)  # strategy -> arena bytes
+    search_steps: int = 0
+    in_place: list = field(default_factory=list)  # (op index, input, output)
+    scratch: dict = field(default_factory=dict)  # op index -> offset of its scratch buffer
+    peak_layer: int = 0
+    steps: int = 0
 
     def live_bytes(self, step: int) -> int:
-        return sum(self.sizes[t] for t, (a, b) in self.lifetimes.items() if a <= step <= b)
+        return live_bytes(self.buffers, step)
+
+    def above(self) -> dict:
+        """How many bytes the arena is above the lower bound, and why."""
+        return above_lower_bound(self)
+
+    def summary(self) -> dict:
+        return {
+            "strategy": self.strategy,
+            "strategies": dict(self.strategy_bytes),
+            "search": {"kind": "hill climb over the placement order", "seed": strategies.SEED,
+                       "steps": self.search_steps},
+            "alignment": ALIGN,
+            "in_place": [{"layer": i, "input": a, "output": b} for i, a, b in self.in_place],
+            "scratch": {str(i): o for i, o in self.scratch.items()},
+            "peak_layer": self.peak_layer,
+        }
 
 
-def lifetimes(graph: Graph) -> dict:
-    spans = {}
-    for i, op in enumerate(graph.ops):
-        for t in op.outputs:
-            if t != graph.output:
-                spans[t] = [i, i]
-        for t in op.inputs:
-            if t in spans:
-                spans[t][1] = i
-    return {t: tuple(s) for t, s in spans.items()}
+def plan_buffers(bufs: list[Buffer], steps: int) -> tuple[str, dict, list[int], int]:
+    """(winning strategy, arena bytes of each strategy, offsets, search steps)."""
+    floor, _ = lower_bound(bufs, steps)
+    tried, sizes = {}, {}
+    for name, order_fn in strategies.GREEDY.items():
+        order = order_fn(bufs)
+        tried[name] = (order, strategies.place(bufs, order))
+        sizes[name] = strategies.arena_of(bufs, tried[name][1])
+    start = min(sizes, key=lambda k: (sizes[k], list(sizes).index(k)))
+    order, search = strategies.hill_climb(bufs, tried[start][0], floor)
+    tried["hill_climb"] = (order, strategies.place(bufs, order))
+    sizes["hill_climb"] = strategies.arena_of(bufs, tried["hill_climb"][1])
+    best = min(sizes, key=lambda k: (sizes[k], list(sizes).index(k)))
+    return best, sizes, tried[best][1], search
 
 
-def overlaps(a, b) -> bool:
-    return a[0] <= b[1] and b[0] <= a[1]
+def plan(graph: Graph, in_place: bool = True) -> Plan:
+    bufs, pairs = buffers(graph, in_place)
+    return plan_from_buffers(bufs, len(graph.ops), _no_reuse(graph, bufs), pairs)
 
 
-def greedy_by_size(sizes: dict, spans: dict) -> dict:
-    """Largest first, each at the lowest offset clear of the tensors it is live with."""
-    offsets: dict = {}
-    for t in sorted(sizes, key=lambda t: (-sizes[t], spans[t], t)):
-        busy = sorted((offsets[u], offsets[u] + sizes[u]) for u in offsets if overlaps(spans[t], spans[u]))
-        at = 0
-        for lo, hi in busy:
-            if at + sizes[t] <= lo:
-                break
-            at = max(at, hi)
-        offsets[t] = at
-    return offsets
-
-
-def plan(graph: Graph) -> Plan:
-    spans = lifetimes(graph)
-    sizes = {t: aligned(graph.tensors[t].nbytes) for t in spans}
-    offsets = greedy_by_size(sizes, spans)
-    arena = max((offsets[t] + sizes[t] for t in offsets), default=0)
-    p = Plan(offsets, sizes, spans, arena, 0, sum(sizes.values()))
-    p.lower_bound_bytes = max((p.live_bytes(i) for i in range(len(graph.ops))), default=0)
+def plan_from_buffers(bufs: list[Buffer], steps: int, no_reuse: int | None = None, pairs=()) -> Plan:
+    best, sizes, offs, search = plan_buffers(bufs, steps)
+    floor, peak = lower_bound(bufs, steps)
+    no_reuse = sum(b.size for b in bufs) if no_reuse is None else no_reuse
+    p = Plan({}, {}, {}, strategies.arena_of(bufs, offs), floor, no_reuse, bufs, offs,
+             best, sizes, search, list(pairs), peak_layer=peak, steps=steps)
+    for b, o in zip(bufs, offs):
+        for t in b.tensors:
+            p.offsets[t], p.sizes[t], p.lifetimes[t] = o, b.size, (b.start, b.end)
+        if not b.tensors:
+            p.scratch[b.start] = o
     return p
+
+
+def _no_reuse(graph: Graph, bufs: list[Buffer]) -> int:
+    """Every tensor (and scratch buffer) in bytes of its own."""
+    return sum(aligned(graph.tensors[t].nbytes) for b in bufs for t in b.tensors) + \
+        sum(b.size for b in bufs if not b.tensors)
+
