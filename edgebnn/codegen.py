@@ -20,12 +20,13 @@ STEP_CODE = {"mul": "EBNN_MUL", "add": "EBNN_ADD", "sub": "EBNN_SUB", "div": "EB
              "rsub": "EBNN_RSUB", "rdiv": "EBNN_RDIV", "abs": "EBNN_ABS"}
 # Which runtime_c source holds each op's kernel.
 KERNEL_FILE = {
-    "bdense": "ebnn_dense.c", "dense": "ebnn_dense.c", "dense_binw": "ebnn_dense.c",
+    "bdense": "ebnn_dense.c", "combine": "ebnn_sparse.c", "dense": "ebnn_dense.c", "dense_binw": "ebnn_dense.c",
     "bconv": "ebnn_conv.c", "conv": "ebnn_conv.c", "maxpool": "ebnn_pool.c", "avgpool": "ebnn_pool.c",
     "threshold": "ebnn_activation.c", "unpack": "ebnn_activation.c", "gather": "ebnn_activation.c",
     "affine": "ebnn_chain.c", "binarize": "ebnn_chain.c", "scale_rows": "ebnn_chain.c", "mean_rows": "ebnn_chain.c",
 }
 HEADERS = ("ebnn_kernels.h",)
+SIZEOF = {"float": 4, "int32_t": 4, "uint32_t": 4, "uint16_t": 2, "uint8_t": 1}
 # Flash bytes of the structs on a 32-bit target.
 STEP_BYTES = 12
 WINDOW_BYTES = 14 * 4
@@ -48,6 +49,8 @@ def c_values(ctype: str, values: np.ndarray) -> list[str]:
         return [f"0x{int(v):08x}u" for v in flat]
     if ctype == "int32_t":
         return [f"{int(v)}" if v != -(1 << 31) else "INT32_MIN" for v in flat]
+    if ctype in ("uint16_t", "uint8_t"):
+        return [f"{int(v)}u" for v in flat]
     return [c_float(v) for v in flat]
 
 
@@ -72,6 +75,7 @@ class Emitter:
         self.uses_math = False
         self.layer_bytes: list[int] = []  # flash bytes of each layer's constants
         self._bytes = 0
+        self.huff_emitted = False
 
     def const(self, name: str, ctype: str, values) -> str:
         vals = c_values(ctype, values) or ["0"]
@@ -79,7 +83,7 @@ class Emitter:
         per_line = 8 if ctype == "uint32_t" else 6
         lines = ",\n    ".join(", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line))
         self.consts.append(f"static const {ctype} {name}[{len(vals)}] = {{\n    {lines}\n}};")
-        self._bytes += 4 * len(vals)
+        self._bytes += SIZEOF[ctype] * len(vals)
         return name
 
     def ptr(self, tensor: str, writable: bool) -> str:
@@ -119,6 +123,37 @@ class Emitter:
         self._bytes += WINDOW_BYTES
         return f"&{prefix}_g"
 
+    def huffman_table(self) -> str:
+        """The model's shared Huffman table, emitted once (its bytes go to the first user)."""
+        if not self.huff_emitted:
+            g = self.graph
+            names = [self.const(f"huff_{k}", "uint16_t", g.consts[f"huff_{k}"]) for k in ("first", "count", "offset")]
+            symbols = self.const("huff_symbols", "uint8_t", g.consts["huff_symbols"])
+            self.consts.append(f"static const ebnn_huff huff_table = {{{', '.join(names)}, {symbols}, "
+                               f"{int(g.consts['huff_max_len'])}}};")
+            self._bytes += 20
+            self.huff_emitted = True
+        return "&huff_table"
+
+    def sparse(self, p: str, op: Op, src: str, dst: str) -> str:
+        g, a = self.graph, op.attrs
+        src_t = g.tensors[op.inputs[0]]
+        n = g.tensors[op.outputs[0]].size
+        if a["format"] == "masked":
+            w = self.const(p + "_w", "uint32_t", g.consts[a["weight"]])
+            m = self.const(p + "_m", "uint32_t", g.consts[a["mask"]])
+            if op.kind == "bdense":
+                return f"ebnn_bdense_masked({src}, {w}, {m}, {dst}, {src_t.words}, {n})"
+            return f"ebnn_bconv_masked({src}, {w}, {m}, {dst}, {self.window(p, op)}, {a['pad_mode']})"
+        table = self.huffman_table()
+        code = self.const(p + "_code", "uint32_t", g.consts[a["code"]])
+        signs = self.const(p + "_signs", "uint32_t", g.consts[a["signs"]]) if a["signs"] else "(const uint32_t *)0"
+        scratch = self.ptr(op.outputs[1], True)
+        if op.kind == "bdense":
+            return f"ebnn_bdense_huff({src}, {table}, {code}, {signs}, {dst}, {src_t.words}, {n}, {scratch})"
+        return (f"ebnn_bconv_huff({src}, {table}, {code}, {signs}, {dst}, {self.window(p, op)}, "
+                f"{a['pad_mode']}, {scratch})")
+
     def layer(self, index: int, op: Op) -> None:
         g = self.graph
         src_t, out_t = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
@@ -126,7 +161,13 @@ class Emitter:
         n, p, rc = out_t.size, f"L{index}", f"{out_t.rows}, {out_t.channels}"
         self._bytes = 0
         a = op.attrs
-        if op.kind == "bdense":
+        if op.kind in ("bdense", "bconv") and a.get("format") in ("masked", "huffman"):
+            call = self.sparse(p, op, src, dst)
+        elif op.kind == "combine":
+            gamma = self.const(p + "_gamma", "float", a["gamma"])
+            beta = self.const(p + "_beta", "float", a["beta"])
+            call = f"ebnn_combine({src}, {self.ptr(op.inputs[1], False)}, {gamma}, {beta}, {dst}, {rc})"
+        elif op.kind == "bdense":
             w = self.const(p + "_w", "uint32_t", g.consts[a["weight"]])
             call = f"ebnn_bdense({src}, {w}, {dst}, {a['k']}, {src_t.words}, {n})"
         elif op.kind in ("dense", "dense_binw"):
@@ -212,4 +253,7 @@ def render(graph: Graph, plan: Plan, version: str) -> tuple[dict[str, str], list
 
 
 def kernel_files(graph: Graph) -> list[str]:
-    return list(HEADERS) + sorted({KERNEL_FILE[op.kind] for op in graph.ops})
+    used = {KERNEL_FILE[op.kind] for op in graph.ops}
+    if any(op.attrs.get("format") in ("masked", "huffman") for op in graph.ops):
+        used.add("ebnn_sparse.c")
+    return list(HEADERS) + sorted(used)

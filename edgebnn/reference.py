@@ -63,10 +63,23 @@ def _affine(g: Graph, op: Op, x):
     return chains.apply(_flat_chain(op), x.astype(np.float32))
 
 
+def _dots(x, w, mask, per_row: int):
+    """±1 dot products of words x (..., words) with rows w (N, words), summed over the last
+    axis: ``per_row - 2 * popcount(x ^ w)``, or with a connection mask
+    ``popcount(m) - 2 * popcount(m & (x ^ w))``."""
+    diff = x[..., None, :] ^ w
+    if mask is None:
+        return per_row - 2 * bits.popcount(diff).sum(axis=-1)
+    return bits.popcount(mask).sum(axis=-1) - 2 * bits.popcount(mask & diff).sum(axis=-1)
+
+
+def _mask(g: Graph, op: Op):
+    return g.consts[op.attrs["mask"]] if "mask" in op.attrs else None
+
+
 def _bdense(g: Graph, op: Op, x):
     w = g.consts[op.attrs["weight"]]  # (N, words)
-    mismatches = bits.popcount(x[:, None, :] ^ w[None, :, :]).sum(axis=-1)
-    return (op.attrs["k"] - 2 * mismatches).astype(np.int32)
+    return _dots(x, w, _mask(g, op), op.attrs["k"]).astype(np.int32)
 
 
 def _dense(g: Graph, op: Op, x):
@@ -98,18 +111,16 @@ def _bconv(g: Graph, op: Op, x):
     wt = g.consts[op.attrs["weight"]]  # (M, kh, kw, wc)
     mode = op.attrs["pad_mode"]
     pad_word = bits.pack(np.full(c, mode < 0))  # the words of a -1 or +1 pixel
+    mask = _mask(g, op)
     ho, wo, m = dst.shape
-    mism = np.zeros((len(x), ho, wo, m), np.int64)
-    count = np.zeros((ho, wo), np.int64)
+    d = np.zeros((len(x), ho, wo, m), np.int64)
     for t, (ih, iw, valid) in enumerate(taps(op)):
         i, j = divmod(t, op.attrs["kernel"][1])
         xin = words[:, ih, iw, :]  # (B, Ho, Wo, wc)
         if mode:
             xin = np.where(valid[None, :, :, None], xin, pad_word)
-        cnt = bits.popcount(xin[:, :, :, None, :] ^ wt[None, None, None, :, i, j, :]).sum(axis=-1)
-        mism += np.where(valid[None, :, :, None] | bool(mode), cnt, 0)
-        count += valid | bool(mode)
-    d = count[None, :, :, None] * c - 2 * mism
+        tap = _dots(xin, wt[:, i, j, :], None if mask is None else mask[:, i, j, :], c)
+        d += np.where(valid[None, :, :, None] | bool(mode), tap, 0)
     return d.astype(np.int32).reshape(len(x), -1)
 
 
@@ -179,6 +190,14 @@ def _avgpool(g: Graph, op: Op, x):
     return (acc / count[None, :, :, None]).astype(np.float32).reshape(len(x), -1)
 
 
+def _combine(g: Graph, op: Op, d, total):
+    """Two-level weights: gamma * d + beta * sum(a) per row, in float32."""
+    t = g.tensors[op.outputs[0]]
+    dd = d.reshape(len(d), t.rows, t.channels).astype(np.float32) * op.attrs["gamma"]
+    ss = total.reshape(len(total), t.rows, 1).astype(np.float32) * op.attrs["beta"]
+    return (dd.astype(np.float32) + ss.astype(np.float32)).astype(np.float32).reshape(len(d), -1)
+
+
 def _scale_rows(g: Graph, op: Op, x, m):
     t = g.tensors[op.inputs[0]]
     return (x.reshape(len(x), t.rows, t.channels) * m[:, :, None]).reshape(len(x), -1)
@@ -195,7 +214,7 @@ KERNELS = {
     "binarize": _binarize, "threshold": _threshold, "affine": _affine, "bdense": _bdense,
     "dense": _dense, "dense_binw": _dense_binw, "unpack": _unpack, "gather": _gather,
     "bconv": _bconv, "conv": _conv, "maxpool": _maxpool, "avgpool": _avgpool,
-    "scale_rows": _scale_rows, "mean_rows": _mean_rows,
+    "scale_rows": _scale_rows, "mean_rows": _mean_rows, "combine": _combine,
 }
 
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from . import budget as budgets
 from .ir import Graph, Op
+from .passes import encoding
 from .planner import Plan
 from .targets import Target
 
@@ -40,7 +41,7 @@ def layer_rows(graph: Graph, plan: Plan, layer_bytes: list[int]) -> list[dict]:
         weights = _weights(graph, op)
         wbits = weights * (1 if op.kind in BINARY or op.kind == "dense_binw" else 32)
         out = op.outputs[0]
-        array = graph.consts[op.attrs["weight"]].nbytes if op.kind in FORMAT else 0
+        array = encoding.weight_bytes(graph, op) if op.kind in FORMAT else 0
         rows.append({
             "name": op.name,
             "op": op.kind,
@@ -52,7 +53,7 @@ def layer_rows(graph: Graph, plan: Plan, layer_bytes: list[int]) -> list[dict]:
             "weight_bits": wbits,
             "weight_bytes": nbytes,
             "bits_per_weight": round(8 * array / weights, 4) if weights else None,
-            "format": FORMAT.get(op.kind, "-"),
+            "format": op.attrs.get("format", FORMAT.get(op.kind, "-")),
             "arena_offset": plan.offsets.get(out),
             "arena_bytes": plan.sizes.get(out, 0),
             "live_bytes": plan.live_bytes(len(rows)),

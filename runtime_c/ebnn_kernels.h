@@ -92,4 +92,35 @@ void ebnn_mean_rows(const float *in, float *out, int32_t rows, int32_t channels)
 void ebnn_binarize_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const ebnn_step *steps,
                        int32_t nsteps, const float *t, int32_t t_mod, int32_t strict, int32_t invert);
 
+/* Sparse binary layers: dot = popcount(m) - 2 * popcount(m & (a ^ w)) over the
+ * connections m; all-zero mask words (and whole all-zero kernels) are skipped.
+ * "masked": sign words w and mask words m stored as they are.
+ * "huffman": the mask bytes in one canonical Huffman code (MSB first), and the sign
+ * bits of the connections only (LSB first; NULL when all +1), decoded row by row. */
+typedef struct {
+    const uint16_t *first;  /* first code of each length 1..15 */
+    const uint16_t *count;  /* number of codes of each length */
+    const uint16_t *offset; /* index in symbols of the first code of each length */
+    const uint8_t *symbols; /* mask bytes by (code length, value) */
+    int32_t max_len;
+} ebnn_huff;
+
+void ebnn_bdense_masked(const uint32_t *in, const uint32_t *w, const uint32_t *m, int32_t *out, int32_t words,
+                        int32_t n);
+/* scratch (arena): EBNN_HUFF_LUT_WORDS words, a decoding table filled per call. */
+#define EBNN_HUFF_LUT_WORDS 128
+void ebnn_bdense_huff(const uint32_t *in, const ebnn_huff *h, const uint32_t *code, const uint32_t *signs,
+                      int32_t *out, int32_t words, int32_t n, uint32_t *scratch);
+void ebnn_bconv_masked(const uint32_t *in, const uint32_t *w, const uint32_t *m, int32_t *out,
+                       const ebnn_window *g, int32_t pad_mode);
+/* scratch: EBNN_HUFF_LUT_WORDS + 2 * k_h * k_w * words(in_c) words (the table, then one
+ * output channel's mask and sign words, decoded once). */
+void ebnn_bconv_huff(const uint32_t *in, const ebnn_huff *h, const uint32_t *code, const uint32_t *signs,
+                     int32_t *out, const ebnn_window *g, int32_t pad_mode, uint32_t *scratch);
+
+/* Two-level weights {beta, alpha}: out = d * gamma[c] + s[r] * beta[c], where s is the
+ * row's (pixel's) sum of activations. */
+void ebnn_combine(const int32_t *d, const int32_t *s, const float *gamma, const float *beta, float *out,
+                  int32_t rows, int32_t channels);
+
 #endif

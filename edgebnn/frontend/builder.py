@@ -10,19 +10,9 @@ import numpy as np
 from .. import chain as chains, layout
 from ..errors import EdgebnnError
 from ..ir import Graph, Op
+from . import limits
 from .values import Bits, Const, Pred, Real, TwoLevel
-
-
-def binary_weights(w: np.ndarray):
-    """For weights (K, N): (signs int8 (N, K) of ±1, per-output scale (N,)) when every
-    output channel takes only the values ±s, else None."""
-    if w.ndim != 2 or not np.all(np.isfinite(w)):
-        return None
-    scale = np.max(np.abs(w), axis=0) if w.shape[0] else np.ones(w.shape[1], np.float32)
-    if not np.all(np.abs(w) == scale[None, :]):
-        return None
-    signs = np.where(w < 0, -1, 1).astype(np.int8).T
-    return np.ascontiguousarray(signs), scale.astype(np.float32)
+from .weights import BinaryWeights, analyse
 
 
 def distinct_per_channel(w: np.ndarray) -> int:
@@ -42,6 +32,7 @@ class Builder:
         return name
 
     def emit(self, kind: str, node: str, inputs: list[str], dtype: str, shape, fanin: int = 0, **attrs) -> str:
+        limits.check_shape(shape, f"the {kind} output", node)  # before anything is sized from it
         out = self.tensor(dtype, shape, fanin)
         self.graph.ops.append(Op(kind, node, list(inputs), [out], attrs))
         return out
@@ -67,9 +58,8 @@ class Builder:
         out = self.emit("affine", node, [value.tensor], "f32", src.shape, chain=self.physical_chain(value))
         return Real(out, value.shape, nonbinary_layer=value.nonbinary_layer, idx=value.idx)
 
-    def bits(self, pred: Pred, bit0_when_true: bool) -> str:
-        """Bits of ``pred`` (physical layout of its source): bit 0 where it holds when
-        ``bit0_when_true``."""
+    def bits(self, pred: Pred, bit0_when_true: bool) -> tuple[str, np.ndarray | None]:
+        """(bits tensor, view index) of ``pred``: bit 0 where it holds when ``bit0_when_true``."""
         if bit0_when_true in pred.cache:
             return pred.cache[bit0_when_true]
         src = pred.src
@@ -90,8 +80,8 @@ class Builder:
             chain=self.physical_chain(src), cmp=pred.cmp,
             t=self.physical(src, pred.t).astype(np.float32), invert=not bit0_when_true,
         )
-        pred.cache[bit0_when_true] = out
-        return out
+        pred.cache[bit0_when_true] = out, src.idx
+        return out, src.idx
 
     def is_hwc(self, value) -> bool:
         c, h, w = value.shape[1:]
@@ -130,7 +120,8 @@ class Builder:
                     "binary layers need bipolar (±1, optionally scaled) activations",
                     node,
                 )
-            return Bits(self.bits(value.pred, value.hi > 0), value.shape, abs(value.hi), value.pred.src.idx)
+            tensor, idx = self.bits(value.pred, value.hi > 0)
+            return Bits(tensor, value.shape, abs(value.hi), idx)
         raise EdgebnnError("expected a binary activation here", node)
 
     def as_real(self, value, node: str) -> Real:
@@ -138,7 +129,7 @@ class Builder:
         if isinstance(value, Real):
             return value
         if isinstance(value, TwoLevel):
-            bits, hi, lo, idx = self.bits(value.pred, True), value.hi, value.lo, value.pred.src.idx
+            (bits, idx), hi, lo = self.bits(value.pred, True), value.hi, value.lo
         elif isinstance(value, Bits):
             bits, hi, lo, idx = value.tensor, value.scale, -value.scale, value.idx
         else:
@@ -160,26 +151,41 @@ class Builder:
     def dense(self, act, w: np.ndarray, node: str) -> Real:
         """``act (1, K) @ w (K, N)``."""
         k, n = w.shape
-        binw = binary_weights(w)
+        form = analyse(w)
         if isinstance(act, (TwoLevel, Bits)):
             b = self.bipolar(act, node)
-            if binw is None:
-                x = self.as_real(b, node)
-                return self._float_dense(x, w, node, nonbinary=True)
-            signs, scale = binw
+            if form is None:
+                return self._float_dense(self.as_real(b, node), w, node, nonbinary=True)
             src = self.t(b.tensor)
-            slot = layout.slots(src)[b.idx if b.idx is not None else layout.identity(k)]
-            out = self.emit("bdense", node, [b.tensor], "i32", (n,), fanin=k, weight=self.weight(signs),
-                            k=k, slots=slot, total=32 * src.words)
-            return Real(out, (1, n), self.scale_chain(np.float32(b.scale) * scale, (n,)))
+            place = dict(k=k, slots=layout.slots(src)[b.idx if b.idx is not None else layout.identity(k)],
+                         total=32 * src.words)
+            d = self.emit("bdense", node, [b.tensor], "i32", (n,), fanin=k, **self.weight_attrs(form), **place)
+            if not np.any(form.beta):
+                return Real(d, (1, n), self.scale_chain(np.float32(b.scale) * form.gamma, (n,)))
+            ones = BinaryWeights(np.ones((1, k), np.int8), None, np.ones(1, np.float32), np.zeros(1, np.float32))
+            total = self.emit("bdense", node, [b.tensor], "i32", (1,), fanin=k, **self.weight_attrs(ones), **place)
+            return self.combine(d, total, b.scale, form, (1, n), node)
         x = self.real(act, node)
-        if binw is None:
+        if form is None or form.mask is not None or np.any(form.beta):
             return self._float_dense(x, w, node)
-        signs, scale = binw
         slot = x.idx if x.idx is not None else layout.identity(k)
-        out = self.emit("dense_binw", node, [x.tensor], "f32", (n,), weight=self.weight(signs),
+        out = self.emit("dense_binw", node, [x.tensor], "f32", (n,), weight=self.weight(form.signs),
                         k=k, slots=slot, total=k)
-        return Real(out, (1, n), self.scale_chain(scale, (n,)))
+        return Real(out, (1, n), self.scale_chain(form.gamma, (n,)))
+
+    def weight_attrs(self, form: BinaryWeights) -> dict:
+        attrs = {"weight": self.weight(form.signs)}
+        if form.mask is not None:
+            attrs["mask"] = self.weight(form.mask)
+        return attrs
+
+    def combine(self, d: str, total: str, scale: float, form: BinaryWeights, shape, node: str) -> Real:
+        """Two-level weights: ``gamma * d + beta * sum(a)``, in float (the graph's own sum)."""
+        s = np.float32(scale)
+        out = self.emit("combine", node, [d, total], "f32", self.t(d).shape,
+                        gamma=(s * form.gamma).astype(np.float32), beta=(s * form.beta).astype(np.float32))
+        idx = layout.hwc_index(*shape[1:]) if len(shape) == 4 else None
+        return Real(out, shape, idx=idx)
 
     def _float_dense(self, x: Real, w: np.ndarray, node: str, nonbinary: bool = False) -> Real:
         k, n = w.shape
@@ -192,16 +198,24 @@ class Builder:
         """ONNX Conv (group 1) of an activation (1, C, H, W) with weights (M, C, kh, kw)."""
         m = w.shape[0]
         ho, wo = geom["out_hw"]
-        binw = binary_weights(w.reshape(m, -1).T)
-        if isinstance(act, (TwoLevel, Bits)) and binw is not None:
+        form = analyse(w.reshape(m, -1).T)
+        if isinstance(act, (TwoLevel, Bits)) and form is not None:
             b = self.bipolar(act, node)
             self.require_hwc(b, node)
-            signs, scale = binw
             fanin = int(np.prod(w.shape[1:]))
-            out = self.emit("bconv", node, [b.tensor], "i32", (ho, wo, m), fanin=fanin,
-                            weight=self.weight(signs.reshape(w.shape)), **geom)
-            return Real(out, (1, m, ho, wo), self.scale_chain(np.float32(b.scale) * scale, (m, ho, wo)),
-                        idx=layout.hwc_index(m, ho, wo))
+            shape = (1, m, ho, wo)
+            full = dict(form.__dict__, signs=form.signs.reshape(w.shape),
+                        mask=None if form.mask is None else form.mask.reshape(w.shape))
+            d = self.emit("bconv", node, [b.tensor], "i32", (ho, wo, m), fanin=fanin,
+                          **self.weight_attrs(BinaryWeights(**full)), **geom)
+            if not np.any(form.beta):
+                return Real(d, shape, self.scale_chain(np.float32(b.scale) * form.gamma, (m, ho, wo)),
+                            idx=layout.hwc_index(m, ho, wo))
+            ones = BinaryWeights(np.ones((1,) + w.shape[1:], np.int8), None, np.ones(1, np.float32),
+                                 np.zeros(1, np.float32))
+            total = self.emit("bconv", node, [b.tensor], "i32", (ho, wo, 1), fanin=fanin,
+                              **self.weight_attrs(ones), **geom)
+            return self.combine(d, total, b.scale, form, shape, node)
         nonbinary = isinstance(act, (TwoLevel, Bits))
         x = self.real(self.as_real(act, node), node)
         c, h, wd = x.shape[1:]

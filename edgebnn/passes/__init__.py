@@ -4,9 +4,9 @@ from __future__ import annotations
 import copy
 
 from ..ir import Graph
-from . import packing, thresholds
+from . import encoding, packing, thresholds
 
-PIPELINE = (thresholds, packing)
+PIPELINE = (thresholds, packing, encoding)
 
 
 def lower(graph: Graph) -> Graph:

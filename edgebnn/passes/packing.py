@@ -4,6 +4,7 @@
   of ``total`` slots (unused slots: bit 0 = +1, matching the activation's padding)
   -> uint32 (N, total / 32).
 - bconv: ±1 int8 (M, C, kh, kw) -> uint32 (M, kh, kw, words(C)), like the NHWC input.
+A sparse layer's connection ``mask`` (0/1 int8, same shape) is packed the same way.
 """
 from __future__ import annotations
 
@@ -13,16 +14,21 @@ from .. import bits
 from ..ir import Graph
 
 
+def _pack(op, flags: np.ndarray) -> np.ndarray:
+    """Pack booleans laid out like the op's logical weights."""
+    if op.kind == "bconv":
+        return bits.pack(flags.transpose(0, 2, 3, 1))
+    row = np.zeros((flags.shape[0], op.attrs["total"]), bool)
+    row[:, op.attrs["slots"]] = flags
+    return bits.pack(row)
+
+
 def run(graph: Graph) -> Graph:
     for op in graph.ops:
-        name = op.attrs.get("weight")
-        if name is None or graph.consts[name].dtype != np.int8:
+        if op.kind not in ("bdense", "dense_binw", "bconv"):
             continue
-        w = graph.consts[name]
-        if op.kind in ("bdense", "dense_binw"):
-            neg = np.zeros((w.shape[0], op.attrs["total"]), bool)
-            neg[:, op.attrs["slots"]] = w < 0
-            graph.consts[name] = bits.pack(neg)
-        elif op.kind == "bconv":
-            graph.consts[name] = bits.pack(w.transpose(0, 2, 3, 1) < 0)
+        for key, flag in (("weight", lambda w: w < 0), ("mask", lambda m: m != 0)):
+            name = op.attrs.get(key)
+            if name is not None and graph.consts[name].dtype == np.int8:
+                graph.consts[name] = _pack(op, flag(graph.consts[name]))
     return graph

@@ -1,0 +1,67 @@
+"""Inner-loop work against sparsity: one sparse binary layer at several connection rates,
+emulated on a Cortex-M.
+
+    python benchmarks/sparsity.py [--target cortex-m4] [--json FILE]
+
+For a dense layer K=1024 -> 256 and a 3x3 conv 64 -> 64 on 16x16, in the pruned bipolar
+form, at 0 % (dense binary), 50 %, 90 % and 95 % sparsity: the layer's instructions per
+inference under QEMU -icount (instructions, not cycles), its weight format and its bits per
+weight.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import edgebnn  # noqa: E402
+from edgebnn.cli import _table  # noqa: E402
+from sparse_builders import build_sparse_cnn, build_sparse_mlp  # noqa: E402
+
+SPARSITIES = (0.0, 0.5, 0.9, 0.95)
+
+
+def _layer(kind: str, sparsity: float):
+    rng = np.random.default_rng(0)
+    if kind == "dense 1024->256":
+        return build_sparse_mlp(rng, 1 - sparsity, "pruned", dims=(1024, 256, 8)), "bdense", 1024 * 256
+    built = build_sparse_cnn(rng, 1 - sparsity, "pruned", c0=64, hw=(18, 18), channels=(64,), pad=0)
+    return built, "bconv", 16 * 16 * 64 * 64 * 9
+
+
+def measure(kind: str, sparsity: float, target: str) -> dict:
+    built, op, macs = _layer(kind, sparsity)
+    compiled = edgebnn.compile(built.model, target=target, allow_overflow=True)
+    x = np.random.default_rng(1).normal(size=(2,) + built.input_shape[1:]).astype(np.float32)
+    _, stats = compiled.emulate(x)
+    layers = compiled.report["layers"]
+    i = next(i for i, r in enumerate(layers) if r["op"] == op and r["binary_macs"] == macs)
+    return {"layer": kind, "sparsity": sparsity, "target": target, "format": layers[i]["format"],
+            "bits_per_weight": layers[i]["bits_per_weight"], "binary_macs": macs,
+            "instructions": stats["per_layer_instructions"][i], "identical": stats["identical"]}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--target", default="cortex-m4")
+    p.add_argument("--json", help="also write the rows to this JSON file")
+    args = p.parse_args(argv)
+    rows = [measure(k, s, args.target) for k in ("dense 1024->256", "conv3x3 64->64 16x16") for s in SPARSITIES]
+    print(_table([[r["layer"], f"{r['sparsity']:.0%}", r["format"], f"{r['bits_per_weight']:.3f}", r["binary_macs"],
+                   r["instructions"], f"{r['binary_macs'] / r['instructions']:.2f}", r["identical"]] for r in rows],
+                 ["layer", "sparsity", "format", "bits/w", "binary MACs", "instructions", "MACs/instr", "exact"]))
+    print(f"instructions of the layer per inference under QEMU -icount on {args.target} (instructions, not cycles)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

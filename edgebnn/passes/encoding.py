@@ -1,0 +1,83 @@
+"""Choose and build the stored form of each binary layer's weights.
+
+- ``bits``: dense ±1 weights, 1 bit each (layers without zeros).
+- ``masked``: sign words and connection-mask words, 2 bits per weight.
+- ``huffman``: the mask bytes entropy-coded with one canonical Huffman code shared by
+  the model's sparse layers (huffman.py), plus the sign bits of the connections only:
+  about H(p) + p bits per weight at connection rate p.
+Sparse layers take whichever of masked/huffman is smaller.  Huffman layers get a scratch
+tensor in the arena for the decoder's table (and, in convolutions, one decoded row).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import bits, huffman
+from ..ir import Graph, Op
+
+TABLE = ("huff_first", "huff_count", "huff_offset", "huff_symbols")
+LUT_WORDS = 128  # EBNN_HUFF_LUT_WORDS
+
+
+def _mask_bytes(graph: Graph, op: Op) -> np.ndarray:
+    return np.ascontiguousarray(graph.consts[op.attrs["mask"]].astype("<u4")).view(np.uint8).reshape(-1)
+
+
+def _sign_stream(graph: Graph, op: Op) -> np.ndarray | None:
+    """Sign bits (1 = -1) of the connections, in row / word / bit order; None if all +1."""
+    m = graph.consts[op.attrs["mask"]].reshape(-1)
+    w = graph.consts[op.attrs["weight"]].reshape(-1)
+    n = m.size * 32
+    neg = bits.unpack(w, n)[bits.unpack(m, n)]
+    return bits.pack(neg) if neg.any() else None
+
+
+def table_bytes(graph: Graph) -> int:
+    return sum(graph.consts[name].nbytes for name in TABLE if name in graph.consts)
+
+
+def run(graph: Graph) -> Graph:
+    sparse = [op for op in graph.ops if op.kind in ("bdense", "bconv") and "mask" in op.attrs
+              and "format" not in op.attrs]
+    for op in graph.ops:
+        if op.kind in ("bdense", "bconv", "dense_binw") and "mask" not in op.attrs:
+            op.attrs.setdefault("format", "bits")
+    if not sparse:
+        return graph
+    code = huffman.build(np.concatenate([_mask_bytes(graph, op) for op in sparse]))
+    for op in sparse:
+        stream, _ = huffman.encode(code, _mask_bytes(graph, op))
+        stream = np.append(stream, np.uint32(0))  # the decoder reads one word ahead
+        signs = _sign_stream(graph, op)
+        coded = stream.nbytes + (signs.nbytes if signs is not None else 0)
+        raw = graph.consts[op.attrs["weight"]].nbytes + graph.consts[op.attrs["mask"]].nbytes
+        if coded >= raw:
+            op.attrs["format"] = "masked"
+            continue
+        op.attrs["format"] = "huffman"
+        op.attrs["code"] = graph.add_const(graph.fresh("huff_code"), stream)
+        op.attrs["signs"] = None if signs is None else graph.add_const(graph.fresh("huff_signs"), signs)
+        # scratch: the decoder's 256-entry table; convolutions also decode one output
+        # channel's mask and sign words once for all pixels
+        words = LUT_WORDS + (2 * graph.consts[op.attrs["mask"]][0].size if op.kind == "bconv" else 0)
+        scratch = graph.fresh("scratch")
+        graph.add_tensor(scratch, "bits", (32 * words,))
+        op.outputs.append(scratch)
+    if any(op.attrs["format"] == "huffman" for op in sparse):
+        for name, value in zip(TABLE, (code.first, code.count, code.offset, code.symbols)):
+            graph.add_const(name, value)
+        graph.consts["huff_max_len"] = np.array(code.max_len, np.int32)
+    return graph
+
+
+def weight_bytes(graph: Graph, op: Op) -> int:
+    """Flash bytes of the layer's weights in their stored form (the shared Huffman table
+    is counted with the first layer that uses it)."""
+    fmt = op.attrs.get("format", "float32")
+    if fmt == "huffman":
+        total = graph.consts[op.attrs["code"]].nbytes
+        total += graph.consts[op.attrs["signs"]].nbytes if op.attrs["signs"] else 0
+        first = next(o for o in graph.ops if o.attrs.get("format") == "huffman")
+        return total + (table_bytes(graph) if first is op else 0)
+    total = graph.consts[op.attrs["weight"]].nbytes if "weight" in op.attrs else 0
+    return total + (graph.consts[op.attrs["mask"]].nbytes if fmt == "masked" else 0)
