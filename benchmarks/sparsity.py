@@ -4,9 +4,11 @@ emulated on a Cortex-M.
     python benchmarks/sparsity.py [--target cortex-m4] [--json FILE]
 
 For a dense layer K=1024 -> 256 and a 3x3 conv 64 -> 64 on 16x16, in the pruned bipolar
-form, at 0 % (dense binary), 50 %, 90 % and 95 % sparsity: the layer's instructions per
-inference under QEMU -icount (instructions, not cycles), its weight format and its bits per
-weight.
+form, at 0 % (dense binary), 50 %, 90 % and 95 % sparsity: connections pruned at random
+with the weights stored for size (``--weights size``, the default) and for speed
+(``--weights speed``), and whole words of 32 input channels pruned: the layer's
+instructions per inference under QEMU -icount (instructions, not cycles), its weight format
+and its bits per weight.
 """
 from __future__ import annotations
 
@@ -28,22 +30,28 @@ from sparse_builders import build_sparse_cnn, build_sparse_mlp  # noqa: E402
 SPARSITIES = (0.0, 0.5, 0.9, 0.95)
 
 
-def _layer(kind: str, sparsity: float):
-    rng = np.random.default_rng(0)
+# (pruning, weights policy) at each sparsity above 0: random connections stored for size and
+# for speed, and whole 32-channel words pruned (3PXNet-style), which the word list skips.
+CASES = (("random", "size"), ("random", "speed"), ("words", "speed"))
+BLOCK = {"random": 1, "words": 32}
+
+
+def _layer(kind: str, sparsity: float, pruning: str):
+    rng, block = np.random.default_rng(0), BLOCK[pruning]
     if kind == "dense 1024->256":
-        return build_sparse_mlp(rng, 1 - sparsity, "pruned", dims=(1024, 256, 8)), "bdense", 1024 * 256
-    built = build_sparse_cnn(rng, 1 - sparsity, "pruned", c0=64, hw=(18, 18), channels=(64,), pad=0)
+        return build_sparse_mlp(rng, 1 - sparsity, "pruned", dims=(1024, 256, 8), block=block), "bdense", 1024 * 256
+    built = build_sparse_cnn(rng, 1 - sparsity, "pruned", c0=64, hw=(18, 18), channels=(64,), pad=0, block=block)
     return built, "bconv", 16 * 16 * 64 * 64 * 9
 
 
-def measure(kind: str, sparsity: float, target: str) -> dict:
-    built, op, macs = _layer(kind, sparsity)
-    compiled = edgebnn.compile(built.model, target=target, allow_overflow=True)
+def measure(kind: str, sparsity: float, pruning: str, weights: str, target: str) -> dict:
+    built, op, macs = _layer(kind, sparsity, pruning)
+    compiled = edgebnn.compile(built.model, target=target, allow_overflow=True, weights=weights)
     x = np.random.default_rng(1).normal(size=(2,) + built.input_shape[1:]).astype(np.float32)
     _, stats = compiled.emulate(x)
     layers = compiled.report["layers"]
     i = next(i for i, r in enumerate(layers) if r["op"] == op and r["binary_macs"] == macs)
-    return {"layer": kind, "sparsity": sparsity, "target": target, "format": layers[i]["format"],
+    return {"layer": kind, "sparsity": sparsity, "target": target, "pruning": pruning, "weights": weights, "format": layers[i]["format"],
             "bits_per_weight": layers[i]["bits_per_weight"], "binary_macs": macs,
             "instructions": stats["per_layer_instructions"][i], "identical": stats["identical"]}
 
@@ -53,10 +61,11 @@ def main(argv=None) -> int:
     p.add_argument("--target", default="cortex-m4")
     p.add_argument("--json", help="also write the rows to this JSON file")
     args = p.parse_args(argv)
-    rows = [measure(k, s, args.target) for k in ("dense 1024->256", "conv3x3 64->64 16x16") for s in SPARSITIES]
-    print(_table([[r["layer"], f"{r['sparsity']:.0%}", r["format"], f"{r['bits_per_weight']:.3f}", r["binary_macs"],
+    rows = [measure(k, s, *case, args.target) for k in ("dense 1024->256", "conv3x3 64->64 16x16")
+            for s in SPARSITIES for case in (CASES[:1] if s == 0 else CASES)]
+    print(_table([[r["layer"], f"{r['sparsity']:.0%}", r["pruning"], r["weights"], r["format"], f"{r['bits_per_weight']:.3f}", r["binary_macs"],
                    r["instructions"], f"{r['binary_macs'] / r['instructions']:.2f}", r["identical"]] for r in rows],
-                 ["layer", "sparsity", "format", "bits/w", "binary MACs", "instructions", "MACs/instr", "exact"]))
+                 ["layer", "sparsity", "pruned", "weights", "format", "bits/w", "binary MACs", "instructions", "MACs/instr", "exact"]))
     print(f"instructions of the layer per inference under QEMU -icount on {args.target} (instructions, not cycles)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")

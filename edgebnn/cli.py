@@ -41,7 +41,7 @@ def memory_summary(report: dict) -> str:
 
 def cmd_compile(args) -> int:
     compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, sram=args.sram,
-                                flash=args.flash, allow_overflow=args.allow_overflow)
+                                flash=args.flash, allow_overflow=args.allow_overflow, weights=args.weights)
     print(layer_table(compiled.report))
     print(memory_summary(compiled.report))
     if not compiled.report["budget"]["fits"]:
@@ -52,7 +52,7 @@ def cmd_compile(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    report = compiler.analyse(args.model, args.target, args.sram, args.flash)[-1]
+    report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights)[-1]
     if args.output:
         compiler.write_atomically(Path(args.output), compiler.report_files(report))
     if args.json:
@@ -72,7 +72,7 @@ def cmd_plan(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    report = compiler.analyse(args.model, args.target, args.sram, args.flash)[-1]
+    report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights)[-1]
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -162,6 +162,9 @@ def _budget_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="cortex-m4", help="device (see `edgebnn targets`; default cortex-m4)")
     p.add_argument("--sram", help="SRAM budget instead of the target's: bytes, or 2KiB, 512K, 1MiB")
     p.add_argument("--flash", help="flash budget instead of the target's: bytes, or 2KiB, 512K, 1MiB")
+    p.add_argument("--weights", choices=["size", "speed"], default="size",
+                   help="sparse layers' weights: smallest flash (default, may Huffman-code them) "
+                        "or a direct inner loop (masked or word-list only)")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ KERNEL_FILE = {
     "affine": "ebnn_chain.c", "binarize": "ebnn_chain.c", "scale_rows": "ebnn_chain.c", "mean_rows": "ebnn_chain.c",
 }
 HEADERS = ("ebnn_kernels.h",)
+SPARSE_FORMATS = ("masked", "words", "huffman")  # kernels in ebnn_sparse.c
 SIZEOF = {"float": 4, "int32_t": 4, "uint32_t": 4, "uint16_t": 2, "uint8_t": 1}
 # Flash bytes of the structs on a 32-bit target.
 STEP_BYTES = 12
@@ -139,6 +140,12 @@ class Emitter:
         g, a = self.graph, op.attrs
         src_t = g.tensors[op.inputs[0]]
         n = g.tensors[op.outputs[0]].size
+        if a["format"] == "words":
+            arrays = [self.const(f"{p}_{k}", ctype, g.consts[a[k]]) for k, ctype in
+                      (("ends", "uint32_t"), ("index", "uint16_t"), ("wmask", "uint32_t"), ("wsign", "uint32_t"))]
+            if op.kind == "bdense":
+                return f"ebnn_bdense_words({src}, {', '.join(arrays)}, {dst}, {n})"
+            return f"ebnn_bconv_words({src}, {', '.join(arrays)}, {dst}, {self.window(p, op)}, {a['pad_mode']})"
         if a["format"] == "masked":
             w = self.const(p + "_w", "uint32_t", g.consts[a["weight"]])
             m = self.const(p + "_m", "uint32_t", g.consts[a["mask"]])
@@ -161,7 +168,7 @@ class Emitter:
         n, p, rc = out_t.size, f"L{index}", f"{out_t.rows}, {out_t.channels}"
         self._bytes = 0
         a = op.attrs
-        if op.kind in ("bdense", "bconv") and a.get("format") in ("masked", "huffman"):
+        if op.kind in ("bdense", "bconv") and a.get("format") in SPARSE_FORMATS:
             call = self.sparse(p, op, src, dst)
         elif op.kind == "combine":
             gamma = self.const(p + "_gamma", "float", a["gamma"])
@@ -254,6 +261,6 @@ def render(graph: Graph, plan: Plan, version: str) -> tuple[dict[str, str], list
 
 def kernel_files(graph: Graph) -> list[str]:
     used = {KERNEL_FILE[op.kind] for op in graph.ops}
-    if any(op.attrs.get("format") in ("masked", "huffman") for op in graph.ops):
+    if any(op.attrs.get("format") in SPARSE_FORMATS for op in graph.ops):
         used.add("ebnn_sparse.c")
     return list(HEADERS) + sorted(used)

@@ -48,20 +48,21 @@ def _check_input(graph: Graph, x: np.ndarray) -> None:
         raise ValueError(f"input of shape {x.shape}: expected (N, {', '.join(map(str, graph.input_shape[1:]))})")
 
 
-def lowered(model) -> Graph:
+def lowered(model, weights: str = "size") -> Graph:
     graph = model if isinstance(model, Graph) else frontend.load(model)
-    return passes.lower(graph)
+    return passes.lower(graph, weights)
 
 
 def reference(model) -> Reference:
     return Reference(lowered(model))
 
 
-def analyse(model, target="cortex-m4", sram=None, flash=None):
+def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size"):
     """(lowered graph, C files, report) without writing anything; ``sram``/``flash``
-    override the target's budget (bytes, or '2KiB', '512K', '1MiB')."""
+    override the target's budget (bytes, or '2KiB', '512K', '1MiB'); ``weights``: sparse
+    layers stored for the smallest flash ("size") or a direct inner loop ("speed")."""
     tgt = targets.get(target).with_budget(sram, flash)
-    graph = lowered(model)
+    graph = lowered(model, weights)
     plan = planner.plan(graph)
     files, layer_bytes = codegen.render(graph, plan, __version__)
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))
@@ -79,12 +80,12 @@ def report_files(rep: dict, picture: bool = True) -> dict:
 
 
 def compile(model, target="cortex-m4", out_dir=None, *, sram=None, flash=None,  # noqa: A001 - the API's name
-            allow_overflow=False) -> CompiledModel:
+            allow_overflow=False, weights="size") -> CompiledModel:
     """Compile to C in ``out_dir``.  A model that does not fit the target's SRAM or flash
     raises budget.BudgetError (nothing written) unless ``allow_overflow``.  Without an
     ``out_dir`` (a temporary folder, for run/emulate) the picture is not drawn: it costs
     more than the rest of a small compile."""
-    graph, files, rep = analyse(model, target, sram, flash)
+    graph, files, rep = analyse(model, target, sram, flash, weights)
     if not allow_overflow:
         budget.check(rep)
     files.update(report_files(rep, picture=out_dir is not None))

@@ -23,9 +23,7 @@ void ebnn_bconv(const uint32_t *in, const uint32_t *w, int32_t *out, const ebnn_
                             taps++;
                         } else if (pad_mode != 0) {
                             for (k = 0; k < wc; k++) {
-                                /* a -1 pixel has every channel bit set, none of the padding */
-                                const uint32_t pix = pad_mode < 0 ? (k == wc - 1 && tail ? (1u << tail) - 1u : 0xFFFFFFFFu) : 0u;
-                                mismatches += ebnn_popcount(pix ^ wp[k]);
+                                mismatches += ebnn_popcount(ebnn_pad_word(pad_mode, k, wc, tail) ^ wp[k]);
                             }
                             taps++;
                         }

@@ -41,6 +41,16 @@ typedef struct {
     int32_t k_h, k_w, stride_h, stride_w, pad_top, pad_left, dil_h, dil_w;
 } ebnn_window;
 
+/* Word k of a tap outside the image when pad_mode != 0: the padding value's bits
+ * (pad_mode < 0: -1, bits 1 up to in_c; > 0: +1, bits 0). */
+static inline uint32_t ebnn_pad_word(int32_t pad_mode, int32_t k, int32_t wc, int32_t tail)
+{
+    if (pad_mode >= 0) {
+        return 0u;
+    }
+    return k == wc - 1 && tail ? (1u << tail) - 1u : 0xFFFFFFFFu;
+}
+
 /* Binary convolution, NHWC bits in, (Ho, Wo, Cout) int32 dot products out;
  * weights [Cout][kh][kw][words(Cin)].  Taps outside the image: pad_mode 0 adds
  * nothing (ONNX zero padding), 1 reads +1 pixels, -1 reads -1 pixels. */
@@ -107,6 +117,13 @@ typedef struct {
 
 void ebnn_bdense_masked(const uint32_t *in, const uint32_t *w, const uint32_t *m, int32_t *out, int32_t words,
                         int32_t n);
+/* "words": only the words with a connection; row o's are entries ends[o-1]..ends[o]-1,
+ * each with its word index in the row (tap * words(in_c) + word for convolutions), its
+ * mask and its sign word. */
+void ebnn_bdense_words(const uint32_t *in, const uint32_t *ends, const uint16_t *index, const uint32_t *m,
+                       const uint32_t *w, int32_t *out, int32_t n);
+void ebnn_bconv_words(const uint32_t *in, const uint32_t *ends, const uint16_t *index, const uint32_t *m,
+                      const uint32_t *w, int32_t *out, const ebnn_window *g, int32_t pad_mode);
 /* scratch (arena): EBNN_HUFF_LUT_WORDS words, a decoding table filled per call. */
 #define EBNN_HUFF_LUT_WORDS 128
 void ebnn_bdense_huff(const uint32_t *in, const ebnn_huff *h, const uint32_t *code, const uint32_t *signs,

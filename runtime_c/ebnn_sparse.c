@@ -1,4 +1,4 @@
-/* Sparse binary layers: masked and Huffman-coded weights, two-level combination. */
+/* Sparse binary layers: masked, word-list and Huffman-coded weights, two-level combination. */
 #include "ebnn_kernels.h"
 
 /* Decoding state: the stream, the bit position, and a table of the codes up to 8 bits
@@ -99,6 +99,20 @@ void ebnn_bdense_masked(const uint32_t *in, const uint32_t *w, const uint32_t *m
     }
 }
 
+void ebnn_bdense_words(const uint32_t *in, const uint32_t *ends, const uint16_t *index, const uint32_t *m,
+                       const uint32_t *w, int32_t *out, int32_t n)
+{
+    uint32_t e = 0u;
+    int32_t o;
+    for (o = 0; o < n; o++) {
+        int32_t d = 0;
+        for (; e < ends[o]; e++) {
+            d += ebnn_masked_dot(in[index[e]], w[e], m[e]);
+        }
+        out[o] = d;
+    }
+}
+
 void ebnn_bdense_huff(const uint32_t *in, const ebnn_huff *h, const uint32_t *code, const uint32_t *signs,
                       int32_t *out, int32_t words, int32_t n, uint32_t *scratch)
 {
@@ -146,7 +160,7 @@ static void ebnn_bconv_channel(const uint32_t *in, const uint32_t *w, const uint
                         if (!m[t + k]) {
                             continue;
                         }
-                        a = inside ? ip[k] : (pad_mode < 0 ? (k == wc - 1 && tail ? (1u << tail) - 1u : 0xFFFFFFFFu) : 0u);
+                        a = inside ? ip[k] : ebnn_pad_word(pad_mode, k, wc, tail);
                         d += ebnn_masked_dot(a, w[t + k], m[t + k]);
                     }
                 }
@@ -163,6 +177,51 @@ void ebnn_bconv_masked(const uint32_t *in, const uint32_t *w, const uint32_t *m,
     int32_t oc;
     for (oc = 0; oc < g->out_c; oc++) {
         ebnn_bconv_channel(in, w + oc * row, m + oc * row, out + oc, g, pad_mode);
+    }
+}
+
+/* One pixel of a word-list convolution: the entries [e, end) in tap order. */
+static int32_t ebnn_words_pixel(const uint32_t *in, const uint16_t *index, const uint32_t *m, const uint32_t *w,
+                                uint32_t e, uint32_t end, const ebnn_window *g, int32_t pad_mode, int32_t oh,
+                                int32_t ow)
+{
+    const int32_t wc = EBNN_WORDS(g->in_c);
+    int32_t i, j, d = 0;
+    uint32_t limit = 0u;
+    for (i = 0; i < g->k_h && e < end; i++) {
+        const int32_t ih = oh * g->stride_h - g->pad_top + i * g->dil_h;
+        for (j = 0; j < g->k_w && e < end; j++) {
+            const int32_t iw = ow * g->stride_w - g->pad_left + j * g->dil_w;
+            const int32_t inside = ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w;
+            const uint32_t *ip = in + (inside ? (ih * g->in_w + iw) * wc : 0);
+            const uint32_t first = limit;
+            limit += (uint32_t)wc;
+            for (; e < end && index[e] < limit; e++) {
+                const int32_t k = (int32_t)(index[e] - first);
+                if (inside) {
+                    d += ebnn_masked_dot(ip[k], w[e], m[e]);
+                } else if (pad_mode != 0) {
+                    d += ebnn_masked_dot(ebnn_pad_word(pad_mode, k, wc, g->in_c % 32), w[e], m[e]);
+                }
+            }
+        }
+    }
+    return d;
+}
+
+void ebnn_bconv_words(const uint32_t *in, const uint32_t *ends, const uint16_t *index, const uint32_t *m,
+                      const uint32_t *w, int32_t *out, const ebnn_window *g, int32_t pad_mode)
+{
+    uint32_t start = 0u;
+    int32_t oc, oh, ow;
+    for (oc = 0; oc < g->out_c; oc++) {
+        int32_t *o = out + oc;
+        for (oh = 0; oh < g->out_h; oh++) {
+            for (ow = 0; ow < g->out_w; ow++, o += g->out_c) {
+                *o = ebnn_words_pixel(in, index, m, w, start, ends[oc], g, pad_mode, oh, ow);
+            }
+        }
+        start = ends[oc];
     }
 }
 

@@ -16,10 +16,17 @@ from onnx_builders import BuiltModel, DenseInfo
 FORMS = ("pruned", "twolevel")
 
 
-def sparse_weights(rng, shape, density, form, in_graph_mask=False):
+def connections(rng, shape, density, block=1):
+    """Random 0/1 connections of weights (out, in, ...); with ``block`` > 1, whole runs of
+    ``block`` input channels are kept or pruned together (word-structured, 3PXNet-style)."""
+    blocks = (shape[0], -(-shape[1] // block)) + tuple(shape[2:])
+    return np.repeat(rng.random(blocks) < density, block, axis=1)[:, :shape[1]]
+
+
+def sparse_weights(rng, shape, density, form, in_graph_mask=False, block=1):
     """(weights (out, ...) float32, optional mask to multiply in-graph) for one layer."""
     n = shape[0]
-    connected = rng.random(shape) < density
+    connected = connections(rng, shape, density, block)
     per_channel = (n,) + (1,) * (len(shape) - 1)
     if form == "pruned":
         signs = rng.choice([-1.0, 1.0], shape)
@@ -33,8 +40,9 @@ def sparse_weights(rng, shape, density, form, in_graph_mask=False):
 
 
 class _Net:
-    def __init__(self):
+    def __init__(self, block=1):
         self.nodes, self.inits, self.layers, self.presign, self.k = [], [], [], [], 0
+        self.block = block
 
     def const(self, name, value):
         self.inits.append(numpy_helper.from_array(np.asarray(value, np.float32), name))
@@ -45,7 +53,7 @@ class _Net:
         return out
 
     def weights(self, rng, name, shape, density, form):
-        w, mask = sparse_weights(rng, shape, density, form, in_graph_mask=rng.random() < 0.5)
+        w, mask = sparse_weights(rng, shape, density, form, in_graph_mask=rng.random() < 0.5, block=self.block)
         if mask is None:
             return self.const(name, w)
         return self.node("Mul", [self.const(name + "_pm", w), self.const(name + "_mask", mask)], name)
@@ -72,8 +80,8 @@ def _finish(net, x_shape, out, out_shape) -> BuiltModel:
     return BuiltModel(model, "sign", tuple(x_shape), tuple(out_shape), net.layers, net.presign)
 
 
-def build_sparse_mlp(rng, density, form, dims=(100, 70, 40, 10)) -> BuiltModel:
-    net = _Net()
+def build_sparse_mlp(rng, density, form, dims=(100, 70, 40, 10), block=1) -> BuiltModel:
+    net = _Net(block)
     a = net.node("Sign", ["x"], "in_sign")
     for i, (k, n) in enumerate(zip(dims[:-1], dims[1:])):
         w = net.weights(rng, f"w{i}", (n, k), density, form)
@@ -84,8 +92,8 @@ def build_sparse_mlp(rng, density, form, dims=(100, 70, 40, 10)) -> BuiltModel:
     return _finish(net, (1, dims[0]), a, (1, dims[-1]))
 
 
-def build_sparse_cnn(rng, density, form, c0=3, hw=(9, 11), channels=(20, 33), pad=None) -> BuiltModel:
-    net = _Net()
+def build_sparse_cnn(rng, density, form, c0=3, hw=(9, 11), channels=(20, 33), pad=None, block=1) -> BuiltModel:
+    net = _Net(block)
     a = net.node("Sign", ["x"], "in_sign")
     c, (h, w) = c0, hw
     for i, m in enumerate(channels):

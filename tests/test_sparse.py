@@ -25,30 +25,58 @@ def _onnxruntime(model, x):
     return np.concatenate([s.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
 
 
-def _check_exact(built, seed):
+def _check_exact(built, seed, weights="size"):
     x = np.random.default_rng(seed).normal(size=(8,) + built.input_shape[1:]).astype(np.float32)
-    compiled = edgebnn.compile(built.model, target="cortex-m4")
+    compiled = edgebnn.compile(built.model, target="cortex-m4", weights=weights)
     c = compiled.run(x)
     assert np.array_equal(c, edgebnn.reference(built.model).run(x))
     assert np.array_equal(c, _onnxruntime(built.model, x)), "C differs from onnxruntime"
     return compiled
 
 
+SPARSE = {"size": {"huffman", "masked", "words"}, "speed": {"masked", "words"}}
+
+
+def _formats(compiled, op):
+    return {r["format"] for r in compiled.report["layers"] if r["op"] == op}
+
+
+@pytest.mark.parametrize("weights", ["size", "speed"])
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("density", DENSITIES)
-def test_sparse_mlp_exact(form, density):
+def test_sparse_mlp_exact(form, density, weights):
     for seed in range(3):
-        compiled = _check_exact(build_sparse_mlp(np.random.default_rng(seed), density, form), seed)
-    formats = {r["format"] for r in compiled.report["layers"] if r["op"] == "bdense"}
-    assert formats <= ({"bits"} if density == 1.0 else {"bits", "huffman", "masked"})
+        compiled = _check_exact(build_sparse_mlp(np.random.default_rng(seed), density, form), seed, weights)
+    formats = _formats(compiled, "bdense")
+    assert formats <= ({"bits"} if density == 1.0 else {"bits"} | SPARSE[weights])
     if 0 < density < 1:
-        assert formats & {"huffman", "masked"}
+        assert formats & SPARSE[weights]
+    if weights == "speed" and density in (0.0, 0.01):
+        # most words hold no connection: only the list of the others is stored
+        assert "words" in formats
 
 
+@pytest.mark.parametrize("weights", ["size", "speed"])
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("density", DENSITIES)
-def test_sparse_cnn_exact(form, density):
-    _check_exact(build_sparse_cnn(np.random.default_rng(7), density, form), 7)
+def test_sparse_cnn_exact(form, density, weights):
+    compiled = _check_exact(build_sparse_cnn(np.random.default_rng(7), density, form), 7, weights)
+    if density < 1:
+        assert _formats(compiled, "bconv") & SPARSE[weights]
+
+
+@pytest.mark.parametrize("weights", ["size", "speed"])
+@pytest.mark.parametrize("build", [build_sparse_mlp, build_sparse_cnn])
+def test_word_pruned_layers(build, weights):
+    """Whole 32-channel words pruned (3PXNet-style): exact, and stored in well under a bit
+    per weight even without entropy coding."""
+    built = build(np.random.default_rng(3), 0.1, "pruned", block=32,
+                  **({"dims": (256, 128, 10)} if build is build_sparse_mlp else {"c0": 64, "channels": (64,)}))
+    compiled = _check_exact(built, 3, weights)
+    big = [r for r in compiled.report["layers"] if r["binary_macs"] and r["weights"] >= 10_000]
+    assert big and all(r["bits_per_weight"] < 0.6 for r in big)
+    if weights == "speed":
+        assert {r["format"] for r in big} == {"words"}
 
 
 def _emitted_weight_bytes(out_dir, layers) -> int:
@@ -57,7 +85,7 @@ def _emitted_weight_bytes(out_dir, layers) -> int:
     sizes = {"uint32_t": 4, "uint16_t": 2, "uint8_t": 1}
     total = 0
     for ctype, name, n in re.findall(r"static const (uint32_t|uint16_t|uint8_t) (\w+)\[(\d+)\]", text):
-        layer = re.match(r"L(\d+)_(w|m|code|signs)$", name)
+        layer = re.match(r"L(\d+)_(w|m|code|signs|ends|index|wmask|wsign)$", name)
         if (layer and int(layer.group(1)) in layers) or name.startswith("huff_"):
             total += sizes[ctype] * int(n)
     return total
@@ -101,7 +129,7 @@ def test_trained_sbnn_examples(name):
     assert np.array_equal(c.argmax(1), o.argmax(1))
     np.testing.assert_allclose(c, o, rtol=1e-5, atol=1e-5 * float(np.abs(o).max()))
     binary = [r for r in compiled.report["layers"] if r["binary_macs"] and r["weights"]]
-    assert {r["format"] for r in binary} <= {"huffman", "masked"}
+    assert {r["format"] for r in binary} <= SPARSE["size"]
     bits = sum(r["bits_per_weight"] * r["weights"] for r in binary) / sum(r["weights"] for r in binary)
     assert bits < (0.7 if "p10" in name else 0.45)
     assert float(np.mean(c.argmax(1) == labels[8000:])) > 0.85

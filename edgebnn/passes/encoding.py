@@ -2,21 +2,29 @@
 
 - ``bits``: dense ±1 weights, 1 bit each (layers without zeros).
 - ``masked``: sign words and connection-mask words, 2 bits per weight.
+- ``words``: only the words with a connection (3PXNet-style): per row the end of its
+  list, per word its index in the row (16 bits), its mask and its sign word; all-zero
+  words and kernels cost nothing, in flash or in the loop.
 - ``huffman``: the mask bytes entropy-coded with one canonical Huffman code shared by
   the model's sparse layers (huffman.py), plus the sign bits of the connections only:
-  about H(p) + p bits per weight at connection rate p.
-Sparse layers take whichever of masked/huffman is smaller.  Huffman layers get a scratch
-tensor in the arena for the decoder's table (and, in convolutions, one decoded row).
+  about H(p) + p bits per weight at connection rate p, decoded as the layer runs.
+With ``weights="size"`` (the default) a sparse layer takes the smallest of the three;
+with ``"speed"`` the smaller of masked/words, whose loops read their words directly
+(Huffman decoding costs several times the dot products: benchmarks/sparsity.py).
+Huffman layers get a scratch tensor in the arena for the decoder's table (and, in
+convolutions, one decoded row).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import bits, huffman
+from ..errors import EdgebnnError
 from ..ir import Graph, Op
 
 TABLE = ("huff_first", "huff_count", "huff_offset", "huff_symbols")
 LUT_WORDS = 128  # EBNN_HUFF_LUT_WORDS
+POLICIES = ("size", "speed")
 
 
 def _mask_bytes(graph: Graph, op: Op) -> np.ndarray:
@@ -36,7 +44,29 @@ def table_bytes(graph: Graph) -> int:
     return sum(graph.consts[name].nbytes for name in TABLE if name in graph.consts)
 
 
-def run(graph: Graph) -> Graph:
+def _word_list(graph: Graph, op: Op) -> dict[str, np.ndarray] | None:
+    """The words format's arrays, or None when a row is too long for 16-bit indices."""
+    m = graph.consts[op.attrs["mask"]]
+    m = m.reshape(m.shape[0], -1)
+    if m.shape[1] > 1 << 16:
+        return None
+    rows, cols = np.nonzero(m)  # row-major: each row's words in order
+    return {"ends": np.cumsum(np.count_nonzero(m, axis=1)).astype(np.uint32),
+            "index": cols.astype(np.uint16),
+            "wmask": m[rows, cols].astype(np.uint32),
+            "wsign": graph.consts[op.attrs["weight"]].reshape(m.shape)[rows, cols].astype(np.uint32)}
+
+
+def _huffman(graph: Graph, op: Op, code) -> tuple[np.ndarray, np.ndarray | None]:
+    stream, _ = huffman.encode(code, _mask_bytes(graph, op))
+    return np.append(stream, np.uint32(0)), _sign_stream(graph, op)  # the decoder reads one word ahead
+
+
+def _nbytes(*arrays) -> int:
+    return sum(a.nbytes for a in arrays if a is not None)
+
+
+def run(graph: Graph, weights: str = "size") -> Graph:
     sparse = [op for op in graph.ops if op.kind in ("bdense", "bconv") and "mask" in op.attrs
               and "format" not in op.attrs]
     for op in graph.ops:
@@ -44,30 +74,40 @@ def run(graph: Graph) -> Graph:
             op.attrs.setdefault("format", "bits")
     if not sparse:
         return graph
-    code = huffman.build(np.concatenate([_mask_bytes(graph, op) for op in sparse]))
+    if weights not in POLICIES:
+        raise EdgebnnError(f"unknown weights policy '{weights}': use one of {', '.join(POLICIES)}")
+    code = huffman.build(np.concatenate([_mask_bytes(graph, op) for op in sparse])) if weights == "size" else None
     for op in sparse:
-        stream, _ = huffman.encode(code, _mask_bytes(graph, op))
-        stream = np.append(stream, np.uint32(0))  # the decoder reads one word ahead
-        signs = _sign_stream(graph, op)
-        coded = stream.nbytes + (signs.nbytes if signs is not None else 0)
-        raw = graph.consts[op.attrs["weight"]].nbytes + graph.consts[op.attrs["mask"]].nbytes
-        if coded >= raw:
-            op.attrs["format"] = "masked"
-            continue
-        op.attrs["format"] = "huffman"
-        op.attrs["code"] = graph.add_const(graph.fresh("huff_code"), stream)
-        op.attrs["signs"] = None if signs is None else graph.add_const(graph.fresh("huff_signs"), signs)
-        # scratch: the decoder's 256-entry table; convolutions also decode one output
-        # channel's mask and sign words once for all pixels
-        words = LUT_WORDS + (2 * graph.consts[op.attrs["mask"]][0].size if op.kind == "bconv" else 0)
-        scratch = graph.fresh("scratch")
-        graph.add_tensor(scratch, "bits", (32 * words,))
-        op.outputs.append(scratch)
+        forms = {"masked": _nbytes(graph.consts[op.attrs["weight"]], graph.consts[op.attrs["mask"]])}
+        words = _word_list(graph, op)
+        if words is not None:
+            forms["words"] = _nbytes(*words.values())
+        if weights == "size":
+            stream, signs = _huffman(graph, op, code)
+            forms["huffman"] = _nbytes(stream, signs)
+        # ties go to the faster form (dict order: masked, words, huffman)
+        op.attrs["format"] = fmt = min(forms, key=forms.get)
+        if fmt == "words":
+            for key, value in words.items():
+                op.attrs[key] = graph.add_const(graph.fresh(f"{key}"), value)
+        elif fmt == "huffman":
+            _use_huffman(graph, op, stream, signs)
     if any(op.attrs["format"] == "huffman" for op in sparse):
         for name, value in zip(TABLE, (code.first, code.count, code.offset, code.symbols)):
             graph.add_const(name, value)
         graph.consts["huff_max_len"] = np.array(code.max_len, np.int32)
     return graph
+
+
+def _use_huffman(graph: Graph, op: Op, stream: np.ndarray, signs: np.ndarray | None) -> None:
+    op.attrs["code"] = graph.add_const(graph.fresh("huff_code"), stream)
+    op.attrs["signs"] = None if signs is None else graph.add_const(graph.fresh("huff_signs"), signs)
+    # scratch: the decoder's 256-entry table; convolutions also decode one output
+    # channel's mask and sign words once for all pixels
+    words = LUT_WORDS + (2 * graph.consts[op.attrs["mask"]][0].size if op.kind == "bconv" else 0)
+    scratch = graph.fresh("scratch")
+    graph.add_tensor(scratch, "bits", (32 * words,))
+    op.outputs.append(scratch)
 
 
 def weight_bytes(graph: Graph, op: Op) -> int:
@@ -79,5 +119,7 @@ def weight_bytes(graph: Graph, op: Op) -> int:
         total += graph.consts[op.attrs["signs"]].nbytes if op.attrs["signs"] else 0
         first = next(o for o in graph.ops if o.attrs.get("format") == "huffman")
         return total + (table_bytes(graph) if first is op else 0)
+    if fmt == "words":
+        return _nbytes(*(graph.consts[op.attrs[k]] for k in ("ends", "index", "wmask", "wsign")))
     total = graph.consts[op.attrs["weight"]].nbytes if "weight" in op.attrs else 0
     return total + (graph.consts[op.attrs["mask"]].nbytes if fmt == "masked" else 0)
