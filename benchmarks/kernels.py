@@ -6,7 +6,7 @@ Each kernel shape is a one-layer ONNX model (Sign -> MatMul / Conv with +-1 weig
 twice (kernels="reference" and "optimized") and run under QEMU -icount by edgebnn's emulator;
 the figure is that layer's per-layer instruction count (instructions under QEMU -icount, not
 cycles).  JSON rows (DESIGN.md, Contracts): kernel, shape, variant, sparsity, binary_macs,
-instructions.  A whole-network table follows: TFC-W1A1 and the test CNNs.
+instructions.  A whole-network table follows: TFC-W1A1 and the example CNNs and SBNNs.
 """
 from __future__ import annotations
 
@@ -32,10 +32,12 @@ TFC = ROOT / "examples" / "models" / "tfc_w1a1" / "TFC_1W1A.onnx"
 
 
 def _pm1(rng, shape, sparsity):
-    """+-1 weights; with sparsity s, a fraction s of them are +1 (bit 0)."""
+    """+-1 weights; with sparsity s, a fraction s of them pruned to exact zeros (pruned
+    bipolar SBNN weights: edgebnn stores them masked or Huffman-coded, edgebnn/passes/encoding.py)."""
+    w = np.where(rng.random(shape) < 0.5, 1.0, -1.0)
     if sparsity:
-        return np.where(rng.random(shape) < sparsity, 1.0, -1.0).astype(np.float32)
-    return np.where(rng.random(shape) < 0.5, 1.0, -1.0).astype(np.float32)
+        w = w * (rng.random(shape) >= sparsity)
+    return w.astype(np.float32)
 
 
 def dense_model(k, n, sparsity=0.0, seed=0):
@@ -86,20 +88,27 @@ def kernel_rows(target):
     return rows
 
 
-def network_rows(target):
-    from cnn_builders import build_cnn, build_cnv
+def networks():
+    """(name, model path): TFC-W1A1 and every example CNN / SBNN shipped in examples/models."""
+    yield "TFC-W1A1", TFC
+    for folder in ("xnor_cnn", "sbnn"):
+        for path in sorted((ROOT / "examples" / "models" / folder).glob("*.onnx")):
+            yield path.stem, path
+
+
+def network_rows(target, n_inputs=2):
     from mnist_data import load_mnist_test, tfc_inputs
 
     images, _ = load_mnist_test()
-    nets = [("TFC-W1A1", TFC, tfc_inputs(images[:4])), ("CNV (build_cnv(0))", build_cnv(0).model, None),
-            ("CNN (build_cnn(3))", build_cnn(3).model, None)]
     rows = []
-    for name, model, x in nets:
+    for name, model in networks():
         for variant in VARIANTS:
             compiled = edgebnn.compile(model, target=target, kernels=variant, allow_overflow=True)
-            if x is None:
-                shape = compiled.graph.input_shape
-                x = np.random.default_rng(0).standard_normal((2,) + tuple(shape[1:])).astype(np.float32)
+            shape = tuple(compiled.graph.input_shape[1:])
+            if model == TFC:
+                x = tfc_inputs(images[:n_inputs])
+            else:  # MNIST digits scaled to [0, 1] in the model's input shape
+                x = (images[:n_inputs].astype(np.float32) / 255.0).reshape((n_inputs,) + shape)
             _, s = compiled.emulate(x, timeout=900)
             rows.append({"network": name, "variant": variant, "binary_macs": compiled.report["totals"]["binary_macs"],
                          "instructions_per_inference": s["instructions_per_inference"], "identical": s["identical"]})
@@ -116,15 +125,17 @@ def main(argv=None) -> int:
     print(_table([[r["kernel"], r["shape"], r["sparsity"], r["variant"], r["binary_macs"], r["instructions"],
                    f"{r['binary_macs'] / r['instructions']:.2f}"] for r in rows],
                  ["kernel", "shape", "sparsity", "variant", "binary MACs", "instructions", "MACs/instruction"]))
-    print(f"target {args.target}; instructions: {UNIT}")
+    print(f"target {args.target}; instructions counted by QEMU -icount, deterministic ({UNIT})")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     if not args.no_networks:
         nets = network_rows(args.target)
+        ref = {r["network"]: r["instructions_per_inference"] for r in nets if r["variant"] == "reference"}
         print(_table([[r["network"], r["variant"], r["binary_macs"], r["instructions_per_inference"],
+                       f"{ref[r['network']] / r['instructions_per_inference']:.2f}x",
                        "yes" if r["identical"] else "NO"] for r in nets],
-                     ["network", "kernels", "binary MACs", "instructions/inference", "bit-exact"]))
-        print(f"instructions/inference: {UNIT}")
+                     ["network", "kernels", "binary MACs", "instructions/inference", "vs reference", "bit-exact"]))
+        print(f"instructions/inference counted by QEMU -icount, deterministic ({UNIT})")
     return 0
 
 

@@ -1,9 +1,10 @@
 """Calls of the optimised kernels (runtime_c/ebnn_opt*.c), chosen at codegen (TFLite Micro
 style: the portable kernels stay the oracle, ``kernels="reference"`` selects them).
 
-- bdense / bconv with dense binary weights whose row fits ``optkernels.MAX_WORDS``: grouped
+- bdense / bconv with dense binary weights whose row fits ``optkernels.fits``: grouped
   weights and ``ebnn_b*_opt``; when a threshold is the accumulator's only reader, one fused
-  ``ebnn_b*_thr_opt`` call writes its bits (the threshold layer then does nothing).
+  ``ebnn_b*_thr_opt`` call writes its bits (the threshold layer then does nothing).  Shorter
+  dense rows followed by a threshold: ``ebnn_bdense_thr_small`` (plain weights, fused).
 - binarize whose float chain is provably monotone: the chain and the threshold fold into one
   float32 threshold per element (exact for every float32 input, see optkernels).
 """
@@ -41,13 +42,14 @@ def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
             return None
         raw = np.asarray(g.consts[a["weight"]], np.uint32)
         raw = raw.reshape(raw.shape[0], -1)
-        if not optkernels.fits(raw.shape[1]):
-            return None
-        w = em.const(p + "_w", "uint32_t", optkernels.group_rows(raw))
+        thr_op = fused_threshold(g, op)
+        small = not optkernels.fits(raw.shape[1])
+        if small and (op.kind != "bdense" or thr_op is None):
+            return None  # short rows without a threshold to fuse: the portable kernel is as fast
+        w = em.const(p + "_w", "uint32_t", raw if small else optkernels.group_rows(raw))
         em.opt_files.add(FILES[op.kind])
         src_t = g.tensors[op.inputs[0]]
         geom = em.window(p, op) if op.kind == "bconv" else None
-        thr_op = fused_threshold(g, op)
         if thr_op is None:
             if op.kind == "bdense":
                 return f"ebnn_bdense_opt({src}, {w}, {dst}, {a['k']}, {src_t.words}, {g.tensors[op.outputs[0]].size})"
@@ -60,7 +62,7 @@ def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
         em.fused[id(thr_op)] = index
         bits = em.ptr(thr_op.outputs[0], True)
         if op.kind == "bdense":
-            return (f"ebnn_bdense_thr_opt({src}, {w}, {bits}, {a['k']}, {src_t.words}, "
+            return (f"ebnn_bdense_thr_{'small' if small else 'opt'}({src}, {w}, {bits}, {a['k']}, {src_t.words}, "
                     f"{g.tensors[op.outputs[0]].size}, {thr}, {neg}, {mod})")
         return f"ebnn_bconv_thr_opt({src}, {w}, {bits}, {geom}, {a['pad_mode']}, {thr}, {neg}, {mod})"
     if op.kind == "binarize":

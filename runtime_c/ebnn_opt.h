@@ -10,7 +10,7 @@
  *     s = t1 ^ d2 ^ d3,   c = maj(t1, t2, t3) = t1 ^ (d2 & d3),
  * so three words cost 7 logic instructions for two words of weights 1 and 2.
  * These are summed with bit-sliced carry-save adders (Harley-Seal) into planes of
- * weight 1..16, counted once per chunk with SWAR nibble/byte sums: one USADA8 where
+ * weight 1..8, counted once per chunk with SWAR nibble/byte sums: one USADA8 where
  * the DSP extension is present (__ARM_FEATURE_SIMD32), a multiply elsewhere; hosts
  * with popcnt (__POPCNT__) count each word directly.
  */
@@ -25,13 +25,15 @@
 #include <arm_acle.h>
 #endif
 
-/* Groups of 3 words counted by one carry-save chunk (counts per bit <= 30). */
+/* Groups of 3 words counted by one carry-save chunk: counts per bit <= 30, so five
+ * planes (weights 1..16) hold them and the top plane never carries. */
 #define EBNN_OPT_CHUNK 10
 /* Longest row (words, a multiple of 3) the optimised kernels take: the row's
  * activations are staged on the stack; codegen uses the portable kernel above. */
 #define EBNN_OPT_MAX_WORDS 96
 
-/* Sum of the four bytes of x. */
+/* Sum of the four bytes of x: one USAD8 with the DSP extension, a multiply elsewhere
+ * (ARMv6-M has MULS but no SIMD). */
 static inline uint32_t ebnn_opt_bytesum(uint32_t x)
 {
 #if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
@@ -49,35 +51,33 @@ static inline uint32_t ebnn_opt_nibbles(uint32_t v)
     return (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
 }
 
-/* popcount(p) + 2 popcount(u1) + 4 popcount(u2) + 8 popcount(u4) + 16 popcount(u8). */
-static inline int32_t ebnn_opt_tail(uint32_t p, uint32_t u1, uint32_t u2, uint32_t u4, uint32_t u8)
+/* popcount of one word: the byte sum in one USAD8 where the DSP extension has it. */
+static inline int32_t ebnn_opt_popcount(uint32_t v)
 {
-    uint32_t x = ebnn_opt_nibbles(p) + (ebnn_opt_nibbles(u1) << 1); /* nibbles <= 12 */
-    uint32_t y = ebnn_opt_nibbles(u2) + (ebnn_opt_nibbles(u4) << 1);
-    uint32_t z = ebnn_opt_nibbles(u8);                               /* nibbles <= 4 */
+#if defined(__POPCNT__)
+    return __builtin_popcount(v);
+#else
+    v = ebnn_opt_nibbles(v);
+    return (int32_t)ebnn_opt_bytesum((v + (v >> 4)) & 0x0F0F0F0Fu);
+#endif
+}
+
+/* popcount(p1) + 2 popcount(p2) + 4 popcount(p4) + 8 popcount(p8) + 16 popcount(p16),
+ * once per chunk. */
+static inline int32_t ebnn_opt_tail(uint32_t p1, uint32_t p2, uint32_t p4, uint32_t p8, uint32_t p16)
+{
+    uint32_t x = ebnn_opt_nibbles(p1) + (ebnn_opt_nibbles(p2) << 1); /* nibbles <= 12 */
+    uint32_t y = ebnn_opt_nibbles(p4) + (ebnn_opt_nibbles(p8) << 1);
+    uint32_t z = ebnn_opt_nibbles(p16);                               /* nibbles <= 4 */
     x = (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);                /* bytes <= 24 */
     y = (y & 0x0F0F0F0Fu) + ((y >> 4) & 0x0F0F0F0Fu);
     z = (z + (z >> 4)) & 0x0F0F0F0Fu;                                /* bytes <= 8 */
     return (int32_t)ebnn_opt_bytesum(x + (y << 2) + (z << 4));      /* bytes <= 248 */
 }
 
-/* One group: s = t1 ^ t2 ^ t3 (weight 1) and c = maj(t1, t2, t3) (weight 2). */
-#define EBNN_OPT_GROUP(s, c, x, w)                                                                                    \
-    do {                                                                                                               \
-        const uint32_t t_ = (x)[0] ^ (w)[0], d2_ = (x)[1] ^ (w)[1], d3_ = (x)[2] ^ (w)[2];                             \
-        (c) = t_ ^ (d2_ & d3_);                                                                                        \
-        (s) = t_ ^ d2_ ^ d3_;                                                                                          \
-    } while (0)
-/* Carry-save add of b and c into the plane l; the carry goes to h. */
-#define EBNN_OPT_CSA(h, l, b, c)                                                                                      \
-    do {                                                                                                               \
-        const uint32_t u_ = (l) ^ (b);                                                                                 \
-        (h) = ((l) & (b)) | (u_ & (c));                                                                                \
-        (l) = u_ ^ (c);                                                                                                \
-    } while (0)
-
 /* Mismatches popcount(a ^ w) over one row: x holds the activations and w the
- * weights, both grouped. */
+ * weights, both grouped.  One group per step keeps every plane in a register
+ * (two groups per step made GCC spill on Cortex-M4). */
 static inline int32_t ebnn_opt_row(const uint32_t *x, const uint32_t *w, int32_t groups)
 {
 #if defined(__POPCNT__)
@@ -90,33 +90,25 @@ static inline int32_t ebnn_opt_row(const uint32_t *x, const uint32_t *w, int32_t
 #else
     int32_t m = 0;
     while (groups > 0) {
-        /* planes of weight 1, 2, 4, 8, 16: a chunk counts at most 3 * 10 = 30 per bit */
         int32_t g = groups < EBNN_OPT_CHUNK ? groups : EBNN_OPT_CHUNK;
-        uint32_t p1 = 0u, p2 = 0u, p4 = 0u, p8 = 0u, p16 = 0u, s1, s2, c1, c2, f, h1, h2;
+        uint32_t p1 = 0u, p2 = 0u, p4 = 0u, p8 = 0u, p16 = 0u;
         groups -= g;
-        for (; g >= 2; g -= 2, x += 6, w += 6) {
-            EBNN_OPT_GROUP(s1, c1, x, w);
-            EBNN_OPT_GROUP(s2, c2, x + 3, w + 3);
-            EBNN_OPT_CSA(f, p1, s1, s2);  /* f: weight 2 */
-            EBNN_OPT_CSA(h1, p2, c1, c2); /* h1: weight 4 */
-            h2 = p2 & f;
-            p2 ^= f;
-            EBNN_OPT_CSA(f, p4, h1, h2); /* f: weight 8 */
-            p16 ^= p8 & f;               /* no overflow beyond 16: counts <= 30 */
+        do {
+            /* t1 + t2 + t3 = s + 2c per bit (see the top of this file) */
+            const uint32_t t = x[0] ^ w[0], d2 = x[1] ^ w[1], d3 = x[2] ^ w[2];
+            const uint32_t c = t ^ (d2 & d3), s = t ^ d2 ^ d3;
+            uint32_t f = p1 & s, u, h;
+            p1 ^= s;
+            u = p2 ^ c; /* carry-save add of c and f (both weight 2) into p2 */
+            h = (p2 & c) | (u & f);
+            p2 = u ^ f;
+            f = p4 & h;
+            p4 ^= h;
+            p16 ^= p8 & f; /* counts <= 30: p16 never carries */
             p8 ^= f;
-        }
-        if (g) {
-            EBNN_OPT_GROUP(s1, c1, x, w);
-            f = p1 & s1;
-            p1 ^= s1;
-            EBNN_OPT_CSA(h1, p2, c1, f);
-            h2 = p4 & h1;
-            p4 ^= h1;
-            p16 ^= p8 & h2;
-            p8 ^= h2;
             x += 3;
             w += 3;
-        }
+        } while (--g);
         m += ebnn_opt_tail(p1, p2, p4, p8, p16);
     }
     return m;
@@ -158,6 +150,10 @@ void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_
  * t = o % mod (see ebnn_threshold). */
 void ebnn_bdense_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
                          const int32_t *thr, const uint32_t *neg, int32_t mod);
+
+/* ebnn_bdense_thr_opt for short rows, plain (ungrouped) weights as ebnn_bdense. */
+void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
+                           const int32_t *thr, const uint32_t *neg, int32_t mod);
 
 /* Binary convolution, grouped weights (3 * groups words per output channel for
  * its kh * kw * words(Cin) row); as ebnn_bconv. */

@@ -1,6 +1,22 @@
 /* Optimised activations: float to bits against one folded threshold per element. */
 #include "ebnn_opt.h"
 
+#define EBNN_OPT_CMP1(bits, in, t0, b) ((bits) |= (uint32_t)((in)[b] >= (t0)) << (b))
+#define EBNN_OPT_CMP4(bits, in, t0, b)                                                                                 \
+    EBNN_OPT_CMP1(bits, in, t0, b);                                                                                    \
+    EBNN_OPT_CMP1(bits, in, t0, (b) + 1);                                                                              \
+    EBNN_OPT_CMP1(bits, in, t0, (b) + 2);                                                                              \
+    EBNN_OPT_CMP1(bits, in, t0, (b) + 3)
+#define EBNN_OPT_CMP32(bits, in, t0)                                                                                   \
+    EBNN_OPT_CMP4(bits, in, t0, 0);                                                                                    \
+    EBNN_OPT_CMP4(bits, in, t0, 4);                                                                                    \
+    EBNN_OPT_CMP4(bits, in, t0, 8);                                                                                    \
+    EBNN_OPT_CMP4(bits, in, t0, 12);                                                                                   \
+    EBNN_OPT_CMP4(bits, in, t0, 16);                                                                                   \
+    EBNN_OPT_CMP4(bits, in, t0, 20);                                                                                   \
+    EBNN_OPT_CMP4(bits, in, t0, 24);                                                                                   \
+    EBNN_OPT_CMP4(bits, in, t0, 28)
+
 void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const float *t,
                            int32_t t_mod, int32_t strict, int32_t invert)
 {
@@ -12,7 +28,11 @@ void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t
             const int32_t m = channels - c < 32 ? channels - c : 32;
             uint32_t bits = 0u;
             int32_t b;
-            if (t_mod == 1) {
+            if (t_mod == 1 && m == 32 && !strict) {
+                /* the common case, unrolled: constant shifts, no loop counter */
+                const float t0 = t[0];
+                EBNN_OPT_CMP32(bits, in, t0);
+            } else if (t_mod == 1) {
                 const float t0 = t[0];
                 if (strict) {
                     for (b = 0; b < m; b++) {

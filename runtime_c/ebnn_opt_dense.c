@@ -36,3 +36,31 @@ void ebnn_bdense_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, i
         *out = bits;
     }
 }
+
+/* Rows too short for the carry-save kernel (fewer than 9 words, e.g. TFC's 64-wide
+ * hidden layers): a per-word popcount, still fused with the threshold so the int32
+ * accumulators are never written or re-read. */
+void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
+                           const int32_t *thr, const uint32_t *neg, int32_t mod)
+{
+    uint32_t bits = 0u;
+    int32_t o, j, t = 0;
+    for (o = 0; o < n; o++) {
+        int32_t m = 0, d;
+        for (j = 0; j < words; j++) {
+            m += ebnn_opt_popcount(in[j] ^ *w++);
+        }
+        d = k - 2 * m;
+        bits |= ((uint32_t)(d < thr[t]) ^ ((neg[t >> 5] >> (t & 31)) & 1u)) << (o & 31);
+        if (++t == mod) {
+            t = 0;
+        }
+        if ((o & 31) == 31) {
+            *out++ = bits;
+            bits = 0u;
+        }
+    }
+    if (n & 31) {
+        *out = bits;
+    }
+}
