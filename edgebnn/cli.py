@@ -41,7 +41,8 @@ def memory_summary(report: dict) -> str:
 
 def cmd_compile(args) -> int:
     compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, sram=args.sram,
-                                flash=args.flash, allow_overflow=args.allow_overflow, weights=args.weights)
+                                flash=args.flash, allow_overflow=args.allow_overflow, weights=args.weights,
+                                kernels=args.kernels)
     print(layer_table(compiled.report))
     print(memory_summary(compiled.report))
     if not compiled.report["budget"]["fits"]:
@@ -100,7 +101,7 @@ def cmd_validate(args) -> int:
     from .validate import validate
 
     graph = compiler.lowered(args.model)
-    result = validate(args.model, _inputs(args, graph.input_shape))
+    result = validate(args.model, _inputs(args, graph.input_shape), kernels=args.kernels)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0 if result["ok"] else 1
@@ -122,7 +123,8 @@ def cmd_validate(args) -> int:
 
 def cmd_emulate(args) -> int:
     # QEMU's boards have megabytes: emulate a model whatever the part's budget (noted below).
-    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, allow_overflow=True)
+    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, allow_overflow=True,
+                                kernels=args.kernels)
     args.random = args.n or 10
     x = _inputs(args, compiled.graph.input_shape)[: args.n]
     _, stats = compiled.emulate(x, timeout=args.timeout)
@@ -167,6 +169,11 @@ def _budget_options(p: argparse.ArgumentParser) -> None:
                         "or a direct inner loop (masked or word-list only)")
 
 
+def _kernels_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kernels", choices=["optimized", "reference"], default="optimized",
+                   help="optimised kernels per target (default) or the portable reference kernels")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edgebnn", description="Compile binary neural networks from ONNX to C.")
     p.add_argument("--version", action="version", version=f"edgebnn {__version__}")
@@ -178,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", default="out", help="output folder (default: out)")
     c.add_argument("--allow-overflow", action="store_true",
                    help="write the C even when the model does not fit the target's SRAM or flash")
+    _kernels_option(c)
     c.set_defaults(fn=cmd_compile)
 
     i = sub.add_parser("inspect", help="the layer table of a model")
@@ -200,6 +208,7 @@ def parser() -> argparse.ArgumentParser:
     group.add_argument("--random", type=int, default=100, help="number of random normal inputs (default 100)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true")
+    _kernels_option(v)
     v.set_defaults(fn=cmd_validate)
 
     e = sub.add_parser("emulate", help="cross-compile and run the C under QEMU: bit-exact check, instruction counts")
@@ -211,6 +220,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", default=None, help="keep the compiled C here (default: a temporary folder)")
     e.add_argument("--timeout", type=float, default=None, help="seconds QEMU may run (default 120 + 2 per input)")
     e.add_argument("--json", action="store_true")
+    _kernels_option(e)
     e.set_defaults(fn=cmd_emulate)
 
     t = sub.add_parser("targets", help="list the device targets")

@@ -10,7 +10,7 @@ import math
 import jinja2
 import numpy as np
 
-from . import resources
+from . import codegen_opt, resources
 from .bits import pack
 from .ir import Graph, Op
 from .planner import Plan
@@ -69,8 +69,11 @@ def compress(values: np.ndarray, channels: int) -> tuple[np.ndarray, int]:
 class Emitter:
     """Collects the constants and the call of each layer."""
 
-    def __init__(self, graph: Graph, plan: Plan):
+    def __init__(self, graph: Graph, plan: Plan, kernels: str = "optimized"):
         self.graph, self.plan = graph, plan
+        self.kernels = kernels  # "optimized" (codegen_opt.py) or "reference" (the portable kernels)
+        self.fused: dict[int, int] = {}  # id(threshold op) -> the layer that computes it
+        self.opt_files: set[str] = set()
         self.consts: list[str] = []
         self.layers: list[dict] = []
         self.uses_math = False
@@ -168,7 +171,10 @@ class Emitter:
         n, p, rc = out_t.size, f"L{index}", f"{out_t.rows}, {out_t.channels}"
         self._bytes = 0
         a = op.attrs
-        if op.kind in ("bdense", "bconv") and a.get("format") in SPARSE_FORMATS:
+        opt = codegen_opt.layer(self, index, op, src, dst) if self.kernels == "optimized" else None
+        if opt is not None:
+            call = opt
+        elif op.kind in ("bdense", "bconv") and a.get("format") in SPARSE_FORMATS:
             call = self.sparse(p, op, src, dst)
         elif op.kind == "combine":
             gamma = self.const(p + "_gamma", "float", a["gamma"])
@@ -228,9 +234,9 @@ class Emitter:
         self.layer_bytes.append(self._bytes)
 
 
-def render(graph: Graph, plan: Plan, version: str) -> tuple[dict[str, str], list[int]]:
+def render(graph: Graph, plan: Plan, version: str, kernels: str = "optimized") -> tuple[dict[str, str], list[int]]:
     """(file name -> text of every C file of the model, flash bytes of each layer's constants)."""
-    em = Emitter(graph, plan)
+    em = Emitter(graph, plan, kernels)
     for i, op in enumerate(graph.ops):
         em.layer(i, op)
     env = jinja2.Environment(
@@ -249,12 +255,14 @@ def render(graph: Graph, plan: Plan, version: str) -> tuple[dict[str, str], list
         "output_size": graph.tensors[graph.output].size,
         "input_shape": "x".join(map(str, graph.input_shape)),
         "output_shape": "x".join(map(str, graph.output_shape)),
+        "extra_headers": [codegen_opt.HEADER] if em.opt_files else [],
     }
     files = {
         "model.h": env.get_template("model.h.j2").render(ctx),
         "model.c": env.get_template("model.c.j2").render(ctx),
     }
-    for name in kernel_files(graph):
+    extra = [codegen_opt.HEADER] + sorted(em.opt_files) if em.opt_files else []
+    for name in kernel_files(graph) + extra:
         files[name] = (resources.runtime_c() / name).read_text()
     return files, em.layer_bytes
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, budget, codegen, frontend, passes, planner, report_md, sizes, targets
+from . import __version__, budget, codegen, optkernels, frontend, passes, planner, report_md, sizes, targets
 from . import report as reports
 from .ir import Graph
 from .reference import Reference
@@ -57,14 +57,15 @@ def reference(model) -> Reference:
     return Reference(lowered(model))
 
 
-def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size"):
+def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", kernels="optimized"):
     """(lowered graph, C files, report) without writing anything; ``sram``/``flash``
     override the target's budget (bytes, or '2KiB', '512K', '1MiB'); ``weights``: sparse
-    layers stored for the smallest flash ("size") or a direct inner loop ("speed")."""
+    layers stored for the smallest flash ("size") or a direct inner loop ("speed");
+    ``kernels``: "optimized" (default) or "reference" (the portable kernels)."""
     tgt = targets.get(target).with_budget(sram, flash)
     graph = lowered(model, weights)
     plan = planner.plan(graph)
-    files, layer_bytes = codegen.render(graph, plan, __version__)
+    files, layer_bytes = codegen.render(graph, plan, __version__, optkernels.check_variant(kernels))
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))
 
 
@@ -80,12 +81,12 @@ def report_files(rep: dict, picture: bool = True) -> dict:
 
 
 def compile(model, target="cortex-m4", out_dir=None, *, sram=None, flash=None,  # noqa: A001 - the API's name
-            allow_overflow=False, weights="size") -> CompiledModel:
+            allow_overflow=False, weights="size", kernels="optimized") -> CompiledModel:
     """Compile to C in ``out_dir``.  A model that does not fit the target's SRAM or flash
     raises budget.BudgetError (nothing written) unless ``allow_overflow``.  Without an
     ``out_dir`` (a temporary folder, for run/emulate) the picture is not drawn: it costs
     more than the rest of a small compile."""
-    graph, files, rep = analyse(model, target, sram, flash, weights)
+    graph, files, rep = analyse(model, target, sram, flash, weights, kernels)
     if not allow_overflow:
         budget.check(rep)
     files.update(report_files(rep, picture=out_dir is not None))

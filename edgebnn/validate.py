@@ -83,8 +83,8 @@ def onnxruntime_run(proto: onnx.ModelProto, x: np.ndarray):
     return np.concatenate(outs), zeros
 
 
-def validate(model_path, x: np.ndarray, target="host") -> dict:
-    compiled = compiler.compile(model_path, target=target)
+def validate(model_path, x: np.ndarray, target="host", kernels="optimized") -> dict:
+    compiled = compiler.compile(model_path, target=target, kernels=kernels)
     c_out = compiled.run(x)
     ref_out = compiler.reference(model_path).run(x)
     result = {

@@ -58,7 +58,10 @@ def _check_run(compiled, x, outputs, stats, machine):
     assert stats["machine"] == machine and stats["unit"] == UNIT
     n_layers = len(compiled.report["layers"])
     assert len(stats["per_layer_instructions"]) == n_layers
-    assert all(c > 0 for c in stats["per_layer_instructions"])
+    # a threshold fused into the layer before it (optimised kernels) does no work of its own
+    # (its count is then 0 to within the resolution of the measurement)
+    assert all(c >= -stats["resolution_instructions"] for c in stats["per_layer_instructions"])
+    assert sum(stats["per_layer_instructions"]) > 0
     assert len(stats["instructions"]) == len(x)
     # TFC: ~59k binary MACs and 784 binarised pixels cost tens of thousands of instructions.
     assert 20_000 < stats["instructions_per_inference"] < 1_000_000

@@ -1,0 +1,143 @@
+"""Kernel benchmark under emulation: binary MACs per instruction, portable vs optimised kernels.
+
+    python benchmarks/kernels.py --target cortex-m4 [--json FILE] [--no-networks]
+
+Each kernel shape is a one-layer ONNX model (Sign -> MatMul / Conv with +-1 weights) compiled
+twice (kernels="reference" and "optimized") and run under QEMU -icount by edgebnn's emulator;
+the figure is that layer's per-layer instruction count (instructions under QEMU -icount, not
+cycles).  JSON rows (DESIGN.md, Contracts): kernel, shape, variant, sparsity, binary_macs,
+instructions.  A whole-network table follows: TFC-W1A1 and the example CNNs and SBNNs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "examples"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import edgebnn  # noqa: E402
+from edgebnn.cli import _table  # noqa: E402
+from edgebnn.emulate import UNIT  # noqa: E402
+
+VARIANTS = ("reference", "optimized")
+TFC = ROOT / "examples" / "models" / "tfc_w1a1" / "TFC_1W1A.onnx"
+
+
+def _pm1(rng, shape, sparsity):
+    """+-1 weights; with sparsity s, a fraction s of them pruned to exact zeros (pruned
+    bipolar SBNN weights: edgebnn stores them masked or Huffman-coded, edgebnn/passes/encoding.py)."""
+    w = np.where(rng.random(shape) < 0.5, 1.0, -1.0)
+    if sparsity:
+        w = w * (rng.random(shape) >= sparsity)
+    return w.astype(np.float32)
+
+
+def dense_model(k, n, sparsity=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    w = numpy_helper.from_array(_pm1(rng, (k, n), sparsity), "w")
+    nodes = [helper.make_node("Sign", ["x"], ["a"]), helper.make_node("MatMul", ["a", "w"], ["y"])]
+    g = helper.make_graph(nodes, "dense", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n])], initializer=[w])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), (1, k)
+
+
+def conv_model(c, m, hw, pad, sparsity=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    w = numpy_helper.from_array(_pm1(rng, (m, c, 3, 3), sparsity), "w")
+    ho = hw + 2 * pad - 2
+    nodes = [helper.make_node("Sign", ["x"], ["a"]),
+             helper.make_node("Conv", ["a", "w"], ["y"], kernel_shape=[3, 3], pads=[pad] * 4)]
+    g = helper.make_graph(nodes, "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, m, ho, ho])], initializer=[w])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), (1, c, hw, hw)
+
+
+def shapes():
+    yield "bdense", "K=784->64 (TFC layer 1)", 0.0, dense_model(784, 64)
+    yield "bdense", "K=1024->256", 0.0, dense_model(1024, 256)
+    yield "bconv", "3x3 64->64 16x16 pad 0", 0.0, conv_model(64, 64, 16, 0)
+    yield "bconv", "3x3 64->64 16x16 pad 0", 0.9, conv_model(64, 64, 16, 0, 0.9)
+
+
+def measure_layer(model, in_shape, target, kernels, kind):
+    compiled = edgebnn.compile(model, target=target, kernels=kernels, allow_overflow=True)
+    x = np.random.default_rng(1).standard_normal((2,) + tuple(in_shape[1:])).astype(np.float32)
+    _, stats = compiled.emulate(x, timeout=600)
+    layers = compiled.report["layers"]
+    i = next(j for j, r in enumerate(layers) if r["op"] == kind)
+    return layers[i]["binary_macs"], stats["per_layer_instructions"][i], stats["identical"]
+
+
+def kernel_rows(target):
+    rows = []
+    for kind, shape, sparsity, (model, in_shape) in shapes():
+        for variant in VARIANTS:
+            macs, insns, ok = measure_layer(model, in_shape, target, variant, kind)
+            if not ok:
+                raise SystemExit(f"kernels.py: {kind} {shape} {variant}: outputs differ from the reference")
+            rows.append({"kernel": kind, "shape": shape, "variant": variant, "sparsity": sparsity,
+                         "binary_macs": int(macs), "instructions": int(insns)})
+    return rows
+
+
+def networks():
+    """(name, model path): TFC-W1A1 and every example CNN / SBNN shipped in examples/models."""
+    yield "TFC-W1A1", TFC
+    for folder in ("xnor_cnn", "sbnn"):
+        for path in sorted((ROOT / "examples" / "models" / folder).glob("*.onnx")):
+            yield path.stem, path
+
+
+def network_rows(target, n_inputs=2):
+    from mnist_data import load_mnist_test, tfc_inputs
+
+    images, _ = load_mnist_test()
+    rows = []
+    for name, model in networks():
+        for variant in VARIANTS:
+            compiled = edgebnn.compile(model, target=target, kernels=variant, allow_overflow=True)
+            shape = tuple(compiled.graph.input_shape[1:])
+            if model == TFC:
+                x = tfc_inputs(images[:n_inputs])
+            else:  # MNIST digits scaled to [0, 1] in the model's input shape
+                x = (images[:n_inputs].astype(np.float32) / 255.0).reshape((n_inputs,) + shape)
+            _, s = compiled.emulate(x, timeout=900)
+            rows.append({"network": name, "variant": variant, "binary_macs": compiled.report["totals"]["binary_macs"],
+                         "instructions_per_inference": s["instructions_per_inference"], "identical": s["identical"]})
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--target", default="cortex-m4")
+    p.add_argument("--json", help="write the kernel rows (DESIGN.md contract) to this file")
+    p.add_argument("--no-networks", action="store_true", help="skip the whole-network table")
+    args = p.parse_args(argv)
+    rows = kernel_rows(args.target)
+    print(_table([[r["kernel"], r["shape"], r["sparsity"], r["variant"], r["binary_macs"], r["instructions"],
+                   f"{r['binary_macs'] / r['instructions']:.2f}"] for r in rows],
+                 ["kernel", "shape", "sparsity", "variant", "binary MACs", "instructions", "MACs/instruction"]))
+    print(f"target {args.target}; instructions counted by QEMU -icount, deterministic ({UNIT})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    if not args.no_networks:
+        nets = network_rows(args.target)
+        ref = {r["network"]: r["instructions_per_inference"] for r in nets if r["variant"] == "reference"}
+        print(_table([[r["network"], r["variant"], r["binary_macs"], r["instructions_per_inference"],
+                       f"{ref[r['network']] / r['instructions_per_inference']:.2f}x",
+                       "yes" if r["identical"] else "NO"] for r in nets],
+                     ["network", "kernels", "binary MACs", "instructions/inference", "vs reference", "bit-exact"]))
+        print(f"instructions/inference counted by QEMU -icount, deterministic ({UNIT})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Calls of the optimised kernels (runtime_c/ebnn_opt*.c), chosen at codegen (TFLite Micro
+style: the portable kernels stay the oracle, ``kernels="reference"`` selects them).
+
+- bdense / bconv with dense binary weights whose row fits ``optkernels.fits``: grouped
+  weights and ``ebnn_b*_opt``; when a threshold is the accumulator's only reader, one fused
+  ``ebnn_b*_thr_opt`` call writes its bits (the threshold layer then does nothing).  Shorter
+  dense rows followed by a threshold: ``ebnn_bdense_thr_small`` (plain weights, fused).
+- binarize whose float chain is provably monotone: the chain and the threshold fold into one
+  float32 threshold per element (exact for every float32 input, see optkernels).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import optkernels
+from .bits import pack
+from .ir import Op
+
+HEADER = "ebnn_opt.h"
+FILES = {"bdense": "ebnn_opt_dense.c", "bconv": "ebnn_opt_conv.c", "binarize": "ebnn_opt_act.c"}
+
+
+def fused_threshold(graph, op: Op) -> Op | None:
+    """The threshold op that alone reads op's accumulator, if any."""
+    acc = op.outputs[0]
+    readers = graph.consumers(acc)
+    if acc == graph.output or len(readers) != 1:
+        return None
+    thr = readers[0]
+    return thr if thr.kind == "threshold" and "thr" in thr.attrs and thr.inputs[0] == acc else None
+
+
+def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
+    """The C call of an optimised layer, or None to use the portable kernel."""
+    from .codegen import compress
+
+    g, a, p = em.graph, op.attrs, f"L{index}"
+    if op.kind == "threshold" and id(op) in em.fused:
+        return f"(void)0 /* fused into layer {em.fused[id(op)]} */"
+    if op.kind in ("bdense", "bconv"):
+        if a.get("format", "bits") != "bits":
+            return None  # sparse formats: their own kernels (ebnn_sparse.c)
+        raw = np.asarray(g.consts[a["weight"]], np.uint32)
+        raw = raw.reshape(raw.shape[0], -1)
+        thr_op = fused_threshold(g, op)
+        small = not optkernels.fits(raw.shape[1])
+        if small and (op.kind != "bdense" or thr_op is None):
+            return None  # short rows without a threshold to fuse: the portable kernel is as fast
+        w = em.const(p + "_w", "uint32_t", raw if small else optkernels.group_rows(raw))
+        em.opt_files.add(FILES[op.kind])
+        src_t = g.tensors[op.inputs[0]]
+        geom = em.window(p, op) if op.kind == "bconv" else None
+        if thr_op is None:
+            if op.kind == "bdense":
+                return f"ebnn_bdense_opt({src}, {w}, {dst}, {a['k']}, {src_t.words}, {g.tensors[op.outputs[0]].size})"
+            return f"ebnn_bconv_opt({src}, {w}, {dst}, {geom}, {a['pad_mode']})"
+        out_t = g.tensors[thr_op.outputs[0]]
+        ta = thr_op.attrs
+        _, mod = compress(ta["thr"].astype(np.int64) * 2 + ta["neg"], out_t.channels)
+        thr = em.const(p + "_thr", "int32_t", ta["thr"][:mod])
+        neg = em.const(p + "_neg", "uint32_t", pack(ta["neg"][:mod]))
+        em.fused[id(thr_op)] = index
+        bits = em.ptr(thr_op.outputs[0], True)
+        if op.kind == "bdense":
+            return (f"ebnn_bdense_thr_{'small' if small else 'opt'}({src}, {w}, {bits}, {a['k']}, {src_t.words}, "
+                    f"{g.tensors[op.outputs[0]].size}, {thr}, {neg}, {mod})")
+        return f"ebnn_bconv_thr_opt({src}, {w}, {bits}, {geom}, {a['pad_mode']}, {thr}, {neg}, {mod})"
+    if op.kind == "binarize":
+        out_t = g.tensors[op.outputs[0]]
+        folded = optkernels.fold_binarize(a["chain"], a["t"], a["cmp"], bool(a["invert"]), (out_t.size,))
+        if folded is None:
+            return None
+        t, strict, invert = folded
+        tname, mod = em.per_element(p + "_t", "float", t.astype(np.float32), out_t.channels)
+        em.opt_files.add(FILES["binarize"])
+        return (f"ebnn_binarize_cmp_f32({src}, {dst}, {out_t.rows}, {out_t.channels}, {tname}, {mod}, "
+                f"{int(strict)}, {int(invert)})")
+    return None

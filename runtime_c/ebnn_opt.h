@@ -1,0 +1,170 @@
+/* edgebnn optimised binary kernels (C99, no heap): same results as the portable
+ * kernels of ebnn_kernels.h, which stay the oracle.
+ *
+ * Weight rows in the "grouped" format (edgebnn/optkernels.py): a row of `words`
+ * packed words w1 w2 w3 | w4 w5 w6 | ... (zero-padded to whole groups of 3) is
+ * stored per group as  w1, w1 ^ w2, w1 ^ w3.  The activations are put in the same
+ * form once per input vector (dense) or output pixel (convolution) and shared by
+ * every output channel.  With t_i = a_i ^ w_i and d_i = t1 ^ t_i (two XORs of the
+ * stored words):  t1 + t2 + t3 = s + 2c per bit, with
+ *     s = t1 ^ d2 ^ d3,   c = maj(t1, t2, t3) = t1 ^ (d2 & d3),
+ * so three words cost 7 logic instructions for two words of weights 1 and 2.
+ * These are summed with bit-sliced carry-save adders (Harley-Seal) into planes of
+ * weight 1..8, counted once per chunk with SWAR nibble/byte sums: one USADA8 where
+ * the DSP extension is present (__ARM_FEATURE_SIMD32), a multiply elsewhere; hosts
+ * with popcnt (__POPCNT__) count each word directly.
+ */
+#ifndef EBNN_OPT_H
+#define EBNN_OPT_H
+
+#include <stdint.h>
+
+#include "ebnn_kernels.h"
+
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+#include <arm_acle.h>
+#endif
+
+/* Groups of 3 words counted by one carry-save chunk: counts per bit <= 30, so five
+ * planes (weights 1..16) hold them and the top plane never carries. */
+#define EBNN_OPT_CHUNK 10
+/* Longest row (words, a multiple of 3) the optimised kernels take: the row's
+ * activations are staged on the stack; codegen uses the portable kernel above. */
+#define EBNN_OPT_MAX_WORDS 96
+
+/* Sum of the four bytes of x: one USAD8 with the DSP extension, a multiply elsewhere
+ * (ARMv6-M has MULS but no SIMD). */
+static inline uint32_t ebnn_opt_bytesum(uint32_t x)
+{
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+    return __usad8(x, 0u);
+#else
+    x = (x & 0x00FF00FFu) + ((x >> 8) & 0x00FF00FFu); /* halfwords <= 510 */
+    return (x * 0x00010001u) >> 16;
+#endif
+}
+
+/* Per-nibble bit counts (each <= 4). */
+static inline uint32_t ebnn_opt_nibbles(uint32_t v)
+{
+    v = v - ((v >> 1) & 0x55555555u);
+    return (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+}
+
+/* popcount of one word: the byte sum in one USAD8 where the DSP extension has it. */
+static inline int32_t ebnn_opt_popcount(uint32_t v)
+{
+#if defined(__POPCNT__)
+    return __builtin_popcount(v);
+#else
+    v = ebnn_opt_nibbles(v);
+    return (int32_t)ebnn_opt_bytesum((v + (v >> 4)) & 0x0F0F0F0Fu);
+#endif
+}
+
+/* popcount(p1) + 2 popcount(p2) + 4 popcount(p4) + 8 popcount(p8) + 16 popcount(p16),
+ * once per chunk. */
+static inline int32_t ebnn_opt_tail(uint32_t p1, uint32_t p2, uint32_t p4, uint32_t p8, uint32_t p16)
+{
+    uint32_t x = ebnn_opt_nibbles(p1) + (ebnn_opt_nibbles(p2) << 1); /* nibbles <= 12 */
+    uint32_t y = ebnn_opt_nibbles(p4) + (ebnn_opt_nibbles(p8) << 1);
+    uint32_t z = ebnn_opt_nibbles(p16);                               /* nibbles <= 4 */
+    x = (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);                /* bytes <= 24 */
+    y = (y & 0x0F0F0F0Fu) + ((y >> 4) & 0x0F0F0F0Fu);
+    z = (z + (z >> 4)) & 0x0F0F0F0Fu;                                /* bytes <= 8 */
+    return (int32_t)ebnn_opt_bytesum(x + (y << 2) + (z << 4));      /* bytes <= 248 */
+}
+
+/* Mismatches popcount(a ^ w) over one row: x holds the activations and w the
+ * weights, both grouped.  One group per step keeps every plane in a register
+ * (two groups per step made GCC spill on Cortex-M4). */
+static inline int32_t ebnn_opt_row(const uint32_t *x, const uint32_t *w, int32_t groups)
+{
+#if defined(__POPCNT__)
+    int32_t m = 0, g;
+    for (g = 0; g < groups; g++, x += 3, w += 3) {
+        const uint32_t t1 = x[0] ^ w[0];
+        m += __builtin_popcount(t1) + __builtin_popcount(t1 ^ x[1] ^ w[1]) + __builtin_popcount(t1 ^ x[2] ^ w[2]);
+    }
+    return m;
+#else
+    int32_t m = 0;
+    while (groups > 0) {
+        int32_t g = groups < EBNN_OPT_CHUNK ? groups : EBNN_OPT_CHUNK;
+        uint32_t p1 = 0u, p2 = 0u, p4 = 0u, p8 = 0u, p16 = 0u;
+        groups -= g;
+        do {
+            /* t1 + t2 + t3 = s + 2c per bit (see the top of this file) */
+            const uint32_t t = x[0] ^ w[0], d2 = x[1] ^ w[1], d3 = x[2] ^ w[2];
+            const uint32_t c = t ^ (d2 & d3), s = t ^ d2 ^ d3;
+            uint32_t f = p1 & s, u, h;
+            p1 ^= s;
+            u = p2 ^ c; /* carry-save add of c and f (both weight 2) into p2 */
+            h = (p2 & c) | (u & f);
+            p2 = u ^ f;
+            f = p4 & h;
+            p4 ^= h;
+            p16 ^= p8 & f; /* counts <= 30: p16 never carries */
+            p8 ^= f;
+            x += 3;
+            w += 3;
+        } while (--g);
+        m += ebnn_opt_tail(p1, p2, p4, p8, p16);
+    }
+    return m;
+#endif
+}
+
+/* Put `words` packed activation words into grouped form (zero-padded to whole
+ * groups) in x. */
+static inline void ebnn_opt_group(const uint32_t *a, int32_t words, uint32_t *x)
+{
+    int32_t i;
+    for (i = 0; i + 3 <= words; i += 3, a += 3, x += 3) {
+        const uint32_t a1 = a[0];
+        x[0] = a1;
+        x[1] = a1 ^ a[1];
+        x[2] = a1 ^ a[2];
+    }
+    if (i < words) {
+        const uint32_t a1 = a[0];
+        x[0] = a1;
+        x[1] = i + 1 < words ? a1 ^ a[1] : a1;
+        x[2] = a1;
+    }
+}
+
+/* In-place form of ebnn_opt_group for a buffer already padded to whole groups. */
+static inline void ebnn_opt_group_inplace(uint32_t *x, int32_t groups)
+{
+    int32_t g;
+    for (g = 0; g < groups; g++, x += 3) {
+        x[1] ^= x[0];
+        x[2] ^= x[0];
+    }
+}
+
+/* Binary dense, grouped weights (3 * groups words per output). */
+void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n);
+/* The same fused with the threshold that follows: out bits = (d < thr[t]) ^ neg bit t,
+ * t = o % mod (see ebnn_threshold). */
+void ebnn_bdense_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
+                         const int32_t *thr, const uint32_t *neg, int32_t mod);
+
+/* ebnn_bdense_thr_opt for short rows, plain (ungrouped) weights as ebnn_bdense. */
+void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
+                           const int32_t *thr, const uint32_t *neg, int32_t mod);
+
+/* Binary convolution, grouped weights (3 * groups words per output channel for
+ * its kh * kw * words(Cin) row); as ebnn_bconv. */
+void ebnn_bconv_opt(const uint32_t *in, const uint32_t *w, int32_t *out, const ebnn_window *g, int32_t pad_mode);
+void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, const ebnn_window *g,
+                        int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod);
+
+/* Float to bits with one float threshold per element and no chain (the chain was
+ * folded into the threshold at compile time): bit 0 (+1) where in[i] >= t[i % t_mod]
+ * (> when strict), swapped when invert. */
+void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const float *t,
+                           int32_t t_mod, int32_t strict, int32_t invert);
+
+#endif
