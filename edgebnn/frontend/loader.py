@@ -4,9 +4,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import onnx
+from onnx import numpy_helper
 
 from ..errors import EdgebnnError
+from . import limits
+
+# Element types an initializer may have: the plain numeric ones.
+NUMERIC = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16, onnx.TensorProto.BOOL,
+           onnx.TensorProto.INT8, onnx.TensorProto.UINT8, onnx.TensorProto.INT16, onnx.TensorProto.UINT16,
+           onnx.TensorProto.INT32, onnx.TensorProto.UINT32, onnx.TensorProto.INT64, onnx.TensorProto.UINT64}
 
 
 def read(model) -> tuple[onnx.ModelProto, str]:
@@ -50,6 +58,25 @@ def opset(proto: onnx.ModelProto) -> int:
     return 1
 
 
+def initializer(t: onnx.TensorProto) -> np.ndarray:
+    """An initializer as an array, after checking its type, shape and data agree."""
+    what = f"initializer '{limits.printable(t.name)}'"
+    if t.data_type not in NUMERIC:
+        name = onnx.TensorProto.DataType.Name(t.data_type) if t.data_type in onnx.TensorProto.DataType.values() \
+            else str(t.data_type)
+        raise EdgebnnError(f"{what} has element type {name}; edgebnn reads numeric initializers only")
+    limits.check_shape(t.dims, what)
+    try:
+        value = numpy_helper.to_array(t)
+    except Exception as exc:  # noqa: BLE001 - numpy/onnx raise several types for bad data
+        raise EdgebnnError(f"{what} of shape {list(t.dims)} does not hold matching data "
+                           f"({type(exc).__name__}); the file is corrupt: export it again") from None
+    if value.size != limits.elements(t.dims):
+        raise EdgebnnError(f"{what} holds {value.size} values, its shape {list(t.dims)} needs "
+                           f"{limits.elements(t.dims)}; the file is corrupt: export it again")
+    return value
+
+
 def input_shape(vi: onnx.ValueInfoProto) -> tuple[int, ...]:
     """The input's shape with a symbolic batch axis fixed to 1."""
     t = vi.type.tensor_type
@@ -65,4 +92,5 @@ def input_shape(vi: onnx.ValueInfoProto) -> tuple[int, ...]:
             raise EdgebnnError(f"input '{vi.name}' has a non-static dimension {i}; export with a fixed shape")
     if not dims or dims[0] != 1:
         raise EdgebnnError(f"input '{vi.name}' must have a batch axis of 1 first, got {dims}")
+    limits.check_shape(dims, f"input '{limits.printable(vi.name)}'")
     return tuple(dims)
