@@ -4,9 +4,10 @@ from __future__ import annotations
 import copy
 
 from ..ir import Graph
-from . import encoding, packing, thresholds
+from . import encoding, packing, ranges, thresholds
 
-PIPELINE = (thresholds, packing, encoding)
+# ranges last: it proves the integers of the final graph fit the C's types (it changes nothing).
+PIPELINE = (thresholds, packing, encoding, ranges)
 
 
 def lower(graph: Graph) -> Graph:
