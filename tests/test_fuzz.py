@@ -11,6 +11,8 @@ EDGEBNN_FUZZ_WORKERS (default 2).  Reproduce one case with
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -234,3 +236,32 @@ def test_internal_errors_are_one_line_and_exit_3(tmp_path, capsys, monkeypatch):
     assert cli.main(["compile", str(path), "-o", str(tmp_path / "out")]) == 3
     err = capsys.readouterr().err
     assert err.startswith("edgebnn: internal error: KeyError") and err.count("\n") == 1
+
+
+def test_unsqueeze_axes_of_floats(tmp_path, capsys):
+    """Axes given as a float tensor (an op_type mutation turned an Add into Unsqueeze)."""
+    m = _model()
+    first = m.graph.node[0]
+    m.graph.initializer.append(numpy_helper.from_array(np.array(0.5, np.float32), "float_axes"))
+    m.graph.node.insert(0, helper.make_node("Unsqueeze", [first.input[0], "float_axes"], ["unsq"], name="bad_unsq"))
+    first.input[0] = "unsq"
+    code, err = _compile(m, tmp_path, capsys)
+    assert code == 2 and "bad_unsq" in err and "axes" in err
+
+
+# -- a few cases through a real `edgebnn` process: what a user's shell sees ------------------------
+@pytest.mark.parametrize("kind,i", [("mutated", i) for i in (0, 1, 2, 3, 5, 8, 13, 21)] + [("hostile", 0), ("hostile", 7)])
+def test_cases_through_a_real_process(tmp_path, kind, i):
+    if kind == "mutated":
+        desc, data = fuzz_models.mutated_case(SEED, i)
+    else:
+        desc, data, _ = fuzz_models.hostile_case(SEED, i)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    env = dict(os.environ, PYTHONPATH=str(fuzz_models.REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("EDGEBNN_TRACEBACK", None)
+    proc = subprocess.run([sys.executable, "-m", "edgebnn", "compile", str(path), "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=fuzz_models.CASE_SECONDS)
+    problem = fuzz_models._check_outcome(proc.returncode, proc.stdout, proc.stderr, tmp_path / "out", tmp_path)
+    assert not problem, f"{kind} case {i} ({desc}; seed {SEED}): {problem}"
+    assert proc.returncode in (0, 2) and "Traceback" not in proc.stderr
