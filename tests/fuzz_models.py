@@ -750,6 +750,7 @@ def _worker(conn, root: str, address_space: int) -> None:
             res = run_one(kind, seed, i, work)
         except BaseException:  # noqa: BLE001 - a bug of the checker itself, reported as such
             res = Result(i, f"{kind} {i}", None, problem="checker failed: " + traceback.format_exc()[-2000:])
+        res.extra["grew"] = max(0, res.rss - before)  # this case's own rise of the worker's peak
         if res.rss > max(before, CASE_RSS_BYTES):
             res.problem = res.problem or f"giant allocation: peak resident memory {res.rss >> 20} MiB"
         res.extra["retire"] = res.rss > CASE_RSS_BYTES  # a fresh worker measures the next cases

@@ -36,12 +36,14 @@ def _summary(kind: str, results, seconds: float) -> str:
     for r in results:
         codes[r.code] = codes.get(r.code, 0) + 1
     bad = [r for r in results if r.problem]
+    hungriest = max(results, key=lambda r: r.extra.get("grew", 0))
     tracebacks = sum(r.problem.startswith(("traceback", "internal error")) for r in bad)
     crashes = sum(r.problem.startswith(("the worker died", "hang", "giant")) for r in bad)
     line = (f"edgebnn fuzz: {len(results)} {kind} models (seed {SEED}): exit 0: {codes.get(0, 0)}, "
             f"exit 2: {codes.get(2, 0)}; {len(bad)} problems ({tracebacks} tracebacks/internal errors, "
             f"{crashes} crashes/hangs/giant allocations); slowest case {max(r.seconds for r in results):.2f} s, "
-            f"peak RSS {max(r.rss for r in results) >> 20} MiB; {seconds:.0f} s on {WORKERS} workers")
+            f"peak RSS {max(r.rss for r in results) >> 20} MiB (case {hungriest.index} raised it most, by "
+            f"{hungriest.extra.get('grew', 0) >> 20} MiB); {seconds:.0f} s on {WORKERS} workers")
     if kind == "hostile-name":
         checked = sum(bool(r.extra.get("compiled_c")) for r in results)
         line += f"; {checked} emitted C folders compiled with gcc -Werror and searched: 0 unsanitised names" \
@@ -265,3 +267,29 @@ def test_cases_through_a_real_process(tmp_path, kind, i):
     problem = fuzz_models._check_outcome(proc.returncode, proc.stdout, proc.stderr, tmp_path / "out", tmp_path)
     assert not problem, f"{kind} case {i} ({desc}; seed {SEED}): {problem}"
     assert proc.returncode in (0, 2) and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("where", ["node_name", "op_type", "domain", "tensor"])
+def test_strings_that_are_not_utf8(tmp_path, capsys, where):
+    """Protobuf (upb) returns a corrupt string field as bytes: refused with one line, exit 2."""
+    m = _model()
+    node = m.graph.node[0]
+    if where == "node_name":
+        node.name = "ZZZZ"
+    elif where == "op_type":
+        node.op_type = "ZZZZ"
+    elif where == "domain":
+        node.domain = "ZZZZ"
+    else:
+        for n in m.graph.node[1:]:
+            for j, x in enumerate(n.input):
+                if x == node.output[0]:
+                    n.input[j] = "ZZZZ"
+        node.output[0] = "ZZZZ"
+    data = m.SerializeToString().replace(b"ZZZZ", b"\xf1\x80\xffZ")
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    assert cli.main(["compile", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("edgebnn: error: ") and err.count("\n") == 1 and "UTF-8" in err, err
+    assert not (tmp_path / "out").exists()

@@ -34,15 +34,40 @@ def read(model) -> tuple[onnx.ModelProto, str]:
     return proto, path.stem
 
 
+def _strings(proto: onnx.ModelProto):
+    """(where, value) of every string field the frontend reads."""
+    g = proto.graph
+    for o in proto.opset_import:
+        yield "an opset domain", o.domain
+    for i, n in enumerate(g.node):
+        where = f"node {i}"
+        yield from ((where, s) for s in (n.name, n.op_type, n.domain, *n.input, *n.output))
+        yield from ((where, a.name) for a in n.attribute)
+    for t in g.initializer:
+        yield "an initializer name", t.name
+    for v in (*g.input, *g.output, *g.value_info):
+        yield "a graph input, output or value_info name", v.name
+
+
+def check_text(proto: onnx.ModelProto) -> None:
+    """Protobuf strings must be UTF-8; the upb runtime hands a corrupt one over as bytes,
+    which would break every name comparison (and the report) downstream."""
+    for where, value in _strings(proto):
+        if not isinstance(value, str):
+            raise EdgebnnError(f"{where} holds a name that is not UTF-8 text ({value[:20]!r}); "
+                               "the file is corrupt: export it again")
+
+
 def check(proto: onnx.ModelProto) -> None:
+    check_text(proto)
     # Brevitas exports use custom domains without declaring them: declare them on a
     # copy so the checker looks at everything else.
     declared = {o.domain for o in proto.opset_import}
     missing = {n.domain for n in proto.graph.node} - declared - {"ai.onnx"}
-    if missing:
-        proto = onnx.ModelProto.FromString(proto.SerializeToString())
-        proto.opset_import.extend(onnx.helper.make_opsetid(d, 1) for d in sorted(missing))
-    try:
+    try:  # a bit flip can leave a domain that is not UTF-8: protobuf refuses to copy it
+        if missing:
+            proto = onnx.ModelProto.FromString(proto.SerializeToString())
+            proto.opset_import.extend(onnx.helper.make_opsetid(d, 1) for d in sorted(missing))
         onnx.checker.check_model(proto)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
