@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -241,6 +242,12 @@ def main(argv=None) -> int:
         where = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
         print(f"edgebnn: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - last resort: a bug in edgebnn is still one line
+        if os.environ.get("EDGEBNN_TRACEBACK"):
+            raise
+        print(f"edgebnn: internal error: {EdgebnnError(f'{type(exc).__name__}: {exc}')} (a bug in edgebnn: "
+              "please report it with the model; EDGEBNN_TRACEBACK=1 shows the traceback)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -112,7 +112,12 @@ def write_atomically(out: Path, files: dict[str, str | bytes]) -> None:
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, old / out.name)
-            os.replace(stage, out)
+            try:
+                os.replace(stage, out)
+            except BaseException:  # the good output goes back where it was
+                os.replace(old / out.name, out)
+                old.rmdir()
+                raise
             shutil.rmtree(old)
         else:
             os.replace(stage, out)

@@ -9,13 +9,20 @@ class EdgebnnError(Exception):
 
     def __init__(self, message: str, node: str | None = None):
         self.node = node
-        text = " ".join(str(message).split())
+        text = _printable(" ".join(str(message).split()), MAX_MESSAGE)
         if node:
             text = f"node '{_printable(node)}': {text}"
         super().__init__(text)
 
 
+# A message longer than this keeps its start and its end (which says what to do).
+MAX_MESSAGE = 400
+
+
 def _printable(name: str, limit: int = 80) -> str:
     """A node name safe to print on one terminal line."""
     clean = "".join(c if c.isprintable() else "?" for c in name)
-    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+    if len(clean) <= limit:
+        return clean
+    tail = limit // 3 if limit > 100 else 0
+    return clean[: limit - tail - 5] + " ... " + clean[len(clean) - tail:] if tail else clean[: limit - 3] + "..."

@@ -6,6 +6,8 @@ import hashlib
 import importlib.util
 import io
 import os
+import re
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -95,3 +97,147 @@ def _quiet_stderr():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+# -- AddressSanitizer + UndefinedBehaviorSanitizer ------------------------------------------
+# A cffi extension built with ASan needs the ASan runtime preloaded into Python; a small
+# standalone executable does not.  It reads float32 inputs from a file, runs every one with
+# exactly-sized heap buffers (input, output, and an arena of MODEL_ARENA_BYTES filled with
+# garbage), so a read or write one byte out of any of them, or of a weight table, stops it.
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+SANITIZE_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1:"
+                    "strict_string_checks=1:check_initialization_order=1",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+}
+SANITIZE_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+
+/* edgebnn sanitizer driver: model_run_arena on every input of argv[1] (float32 rows of
+ * MODEL_INPUT_SIZE) with exactly-sized heap buffers; outputs to argv[2]. */
+int main(int argc, char **argv)
+{
+    FILE *fi, *fo;
+    long i, n;
+    if (argc != 3 || !(fi = fopen(argv[1], "rb")) || !(fo = fopen(argv[2], "wb"))) {
+        fprintf(stderr, "usage: %s inputs.f32 outputs.f32\n", argv[0]);
+        return 64;
+    }
+    fseek(fi, 0, SEEK_END);
+    n = ftell(fi) / (long)(sizeof(float) * MODEL_INPUT_SIZE);
+    fseek(fi, 0, SEEK_SET);
+    for (i = 0; i < n; i++) {
+        float *in = (float *)malloc(sizeof(float) * MODEL_INPUT_SIZE);
+        float *out = (float *)malloc(sizeof(float) * MODEL_OUTPUT_SIZE);
+        float *again = (float *)malloc(sizeof(float) * MODEL_OUTPUT_SIZE);
+        unsigned char *arena = (unsigned char *)malloc(MODEL_ARENA_BYTES > 0 ? MODEL_ARENA_BYTES : 1);
+        if (!in || !out || !again || !arena || fread(in, sizeof(float), MODEL_INPUT_SIZE, fi) != MODEL_INPUT_SIZE) {
+            fprintf(stderr, "edgebnn sanitizer driver: cannot read input %ld\n", i);
+            return 65;
+        }
+        memset(arena, (int)(0x5Au + 37u * (unsigned)i) & 0xFF, MODEL_ARENA_BYTES > 0 ? MODEL_ARENA_BYTES : 1);
+        memset(out, 0xFF, sizeof(float) * MODEL_OUTPUT_SIZE);
+        model_run_arena(in, out, arena);
+        if (i == 0) { /* the static arena gives the same outputs */
+            model_run(in, again);
+            if (memcmp(out, again, sizeof(float) * MODEL_OUTPUT_SIZE) != 0) {
+                fprintf(stderr, "edgebnn sanitizer driver: model_run and model_run_arena disagree\n");
+                return 66;
+            }
+        }
+        fwrite(out, sizeof(float), MODEL_OUTPUT_SIZE, fo);
+        free(in);
+        free(out);
+        free(again);
+        free(arena);
+    }
+    fclose(fi);
+    return fclose(fo) == 0 ? 0 : 67;
+}
+"""
+
+
+class SanitizerError(RuntimeError):
+    """The emitted C did something AddressSanitizer or UndefinedBehaviorSanitizer forbids
+    (or the sanitized build failed); the message holds the report."""
+
+
+def _define(out_dir: Path, name: str) -> int:
+    m = re.search(rf"#define {name} (\d+)", (Path(out_dir) / "model.h").read_text())
+    if not m:
+        raise SanitizerError(f"{out_dir}/model.h does not define {name}")
+    return int(m.group(1))
+
+
+def _object(src: Path, text: str, headers: dict[str, str], flags: list[str], include: Path) -> Path:
+    """A cached object file of one C source (keyed by its text, the headers it includes, the flags)."""
+    digest = hashlib.sha256(repr(flags).encode() + b"\0" + text.encode())
+    for inc in sorted(set(re.findall(r'#\s*include\s+"([^"]+)"', text))):
+        digest.update(inc.encode() + b"\0" + headers.get(inc, "").encode())
+    obj = CACHE / "sanitize" / f"{src.stem}-{digest.hexdigest()[:20]}.o"
+    if not obj.exists():
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        tmp = obj.with_suffix(f".{os.getpid()}.tmp.o")
+        proc = subprocess.run(["gcc", *flags, "-c", "-I", str(include), str(src), "-o", str(tmp)],
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode:
+            raise SanitizerError(f"the sanitized build of {src.name} failed:\n{proc.stderr[-4000:]}")
+        os.replace(tmp, obj)
+    return obj
+
+
+def sanitized_build(out_dir, extra_cflags=()) -> Path:
+    """The emitted C of ``out_dir`` and the driver above, built with ASan + UBSan (cached)."""
+    out_dir = Path(out_dir)
+    flags = CFLAGS[:1] + ["-O1", "-g", "-ffp-contract=off"] + SANITIZE_FLAGS + list(extra_cflags)
+    headers = {p.name: p.read_text() for p in out_dir.glob("*.h")}
+    build = CACHE / "sanitize"
+    build.mkdir(parents=True, exist_ok=True)
+    driver = build / "edgebnn_sanitize_main.c"
+    if not driver.exists() or driver.read_text() != SANITIZE_MAIN:
+        tmp = driver.with_suffix(f".{os.getpid()}.c")
+        tmp.write_text(SANITIZE_MAIN)
+        os.replace(tmp, driver)
+    objects = [_object(driver, SANITIZE_MAIN, headers, flags, out_dir)]
+    objects += [_object(src, src.read_text(), headers, flags, out_dir) for src in sorted(out_dir.glob("*.c"))]
+    exe = build / ("run-" + hashlib.sha256("".join(map(str, objects)).encode()).hexdigest()[:20])
+    if not exe.exists():
+        tmp = exe.with_name(f"{exe.name}.{os.getpid()}.tmp")
+        proc = subprocess.run(["gcc", *SANITIZE_FLAGS, *[str(o) for o in objects], "-o", str(tmp), "-lm"],
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode:
+            raise SanitizerError(f"linking the sanitized build failed:\n{proc.stderr[-4000:]}")
+        os.replace(tmp, exe)
+    return exe
+
+
+def sanitized_run(out_dir, x: np.ndarray, timeout: float = 300.0, extra_cflags=()) -> np.ndarray:
+    """Run the emitted C of ``out_dir`` on the batch ``x`` under AddressSanitizer and
+    UndefinedBehaviorSanitizer: (N, MODEL_OUTPUT_SIZE) float32 outputs, or SanitizerError
+    with the sanitizer's report."""
+    out_dir = Path(out_dir)
+    n_in, n_out = _define(out_dir, "MODEL_INPUT_SIZE"), _define(out_dir, "MODEL_OUTPUT_SIZE")
+    flat = np.ascontiguousarray(np.asarray(x, np.float32).reshape(len(x), -1))
+    if flat.shape[1] != n_in:
+        raise ValueError(f"input rows hold {flat.shape[1]} values, the model takes {n_in}")
+    exe = sanitized_build(out_dir, extra_cflags)
+    with tempfile.TemporaryDirectory(prefix="edgebnn-san-") as tmp:
+        src, dst = Path(tmp) / "in.f32", Path(tmp) / "out.f32"
+        flat.tofile(src)
+        env = dict(os.environ, **SANITIZE_ENV)
+        env.pop("LD_PRELOAD", None)
+        try:
+            proc = subprocess.run([str(exe), str(src), str(dst)], capture_output=True, text=True, env=env,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SanitizerError(f"the sanitized build ran for more than {timeout:.0f} s") from None
+        report = proc.stderr.strip()
+        if proc.returncode or report:
+            raise SanitizerError(f"exit status {proc.returncode}:\n{report[-6000:]}")
+        out = np.fromfile(dst, np.float32)
+    if out.size != len(flat) * n_out:
+        raise SanitizerError(f"the sanitized build wrote {out.size} values, expected {len(flat) * n_out}")
+    return out.reshape(len(flat), n_out)

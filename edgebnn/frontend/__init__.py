@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 
 from ..errors import EdgebnnError
 from ..ir import Graph
@@ -45,7 +45,7 @@ def load(model) -> Graph:
         raise EdgebnnError(f"the graph has {len(g.output)} outputs; edgebnn compiles single-output models")
     env: dict = {}
     for init in g.initializer:
-        env[init.name] = Const(numpy_helper.to_array(init))
+        env[init.name] = Const(loader.initializer(init))
     inputs = [vi for vi in g.input if vi.name not in env]
     if len(inputs) != 1:
         raise EdgebnnError(f"the graph has {len(inputs)} non-constant inputs; edgebnn compiles single-input models")

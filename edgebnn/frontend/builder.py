@@ -10,6 +10,7 @@ import numpy as np
 from .. import chain as chains, layout
 from ..errors import EdgebnnError
 from ..ir import Graph, Op
+from ..passes import ranges
 from . import limits
 from .values import Bits, Const, Pred, Real, TwoLevel
 from .weights import BinaryWeights, analyse
@@ -33,6 +34,8 @@ class Builder:
 
     def emit(self, kind: str, node: str, inputs: list[str], dtype: str, shape, fanin: int = 0, **attrs) -> str:
         limits.check_shape(shape, f"the {kind} output", node)  # before anything is sized from it
+        if dtype == "i32":  # before a table of 2 * fanin + 1 values (pooling, thresholds) is built
+            ranges.check_fanin(fanin, node)
         out = self.tensor(dtype, shape, fanin)
         self.graph.ops.append(Op(kind, node, list(inputs), [out], attrs))
         return out

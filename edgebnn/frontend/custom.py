@@ -20,11 +20,33 @@ def is_custom(node: onnx.NodeProto) -> bool:
     return node.domain not in ("", "ai.onnx")
 
 
+# The kind of value each attribute the frontend reads must hold.
+ATTR_KINDS = {
+    **dict.fromkeys(("axes", "perm", "strides", "dilations", "pads", "kernel_shape"), "ints"),
+    **dict.fromkeys(("axis", "allowzero", "start", "end", "to", "transA", "transB", "keepdims", "ceil_mode",
+                     "count_include_pad", "group"), "int"),
+    **dict.fromkeys(("alpha", "beta", "epsilon", "value", "out_scale", "out_bias"), "float"),
+    **dict.fromkeys(("auto_pad", "mode", "data_layout", "out_dtype"), "string"),
+}
+_KIND_CHECK = {
+    "ints": lambda v: isinstance(v, list) and all(isinstance(x, int) for x in v),
+    "int": lambda v: isinstance(v, int),
+    "float": lambda v: isinstance(v, (float, int)),
+    "string": lambda v: isinstance(v, str),
+}
+
+
 def attr(node: onnx.NodeProto, name: str, default=None):
     for a in node.attribute:
         if a.name == name:
             value = helper.get_attribute_value(a)
-            return value.decode() if isinstance(value, bytes) else value
+            value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            kind = ATTR_KINDS.get(name)
+            if kind and not _KIND_CHECK[kind](value):
+                raise EdgebnnError(f"attribute '{name}' of {node.op_type} must be {'an' if kind == 'int' else 'a'} "
+                                   f"{kind[:-1] + ' list' if kind == 'ints' else kind}; the file is corrupt: "
+                                   "export it again", node.name or (node.output[0] if node.output else None))
+            return value
     return default
 
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import onnx
+from onnx import numpy_helper
 
 from ..errors import EdgebnnError
+from . import limits
+
+# Element types an initializer may have: the plain numeric ones.
+NUMERIC = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16, onnx.TensorProto.BOOL,
+           onnx.TensorProto.INT8, onnx.TensorProto.UINT8, onnx.TensorProto.INT16, onnx.TensorProto.UINT16,
+           onnx.TensorProto.INT32, onnx.TensorProto.UINT32, onnx.TensorProto.INT64, onnx.TensorProto.UINT64}
 
 
 def read(model) -> tuple[onnx.ModelProto, str]:
@@ -26,15 +34,40 @@ def read(model) -> tuple[onnx.ModelProto, str]:
     return proto, path.stem
 
 
+def _strings(proto: onnx.ModelProto):
+    """(where, value) of every string field the frontend reads."""
+    g = proto.graph
+    for o in proto.opset_import:
+        yield "an opset domain", o.domain
+    for i, n in enumerate(g.node):
+        where = f"node {i}"
+        yield from ((where, s) for s in (n.name, n.op_type, n.domain, *n.input, *n.output))
+        yield from ((where, a.name) for a in n.attribute)
+    for t in g.initializer:
+        yield "an initializer name", t.name
+    for v in (*g.input, *g.output, *g.value_info):
+        yield "a graph input, output or value_info name", v.name
+
+
+def check_text(proto: onnx.ModelProto) -> None:
+    """Protobuf strings must be UTF-8; the upb runtime hands a corrupt one over as bytes,
+    which would break every name comparison (and the report) downstream."""
+    for where, value in _strings(proto):
+        if not isinstance(value, str):
+            raise EdgebnnError(f"{where} holds a name that is not UTF-8 text ({value[:20]!r}); "
+                               "the file is corrupt: export it again")
+
+
 def check(proto: onnx.ModelProto) -> None:
+    check_text(proto)
     # Brevitas exports use custom domains without declaring them: declare them on a
     # copy so the checker looks at everything else.
     declared = {o.domain for o in proto.opset_import}
     missing = {n.domain for n in proto.graph.node} - declared - {"ai.onnx"}
-    if missing:
-        proto = onnx.ModelProto.FromString(proto.SerializeToString())
-        proto.opset_import.extend(onnx.helper.make_opsetid(d, 1) for d in sorted(missing))
-    try:
+    try:  # a bit flip can leave a domain that is not UTF-8: protobuf refuses to copy it
+        if missing:
+            proto = onnx.ModelProto.FromString(proto.SerializeToString())
+            proto.opset_import.extend(onnx.helper.make_opsetid(d, 1) for d in sorted(missing))
         onnx.checker.check_model(proto)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -48,6 +81,25 @@ def opset(proto: onnx.ModelProto) -> int:
         if o.domain in ("", "ai.onnx"):
             return int(o.version)
     return 1
+
+
+def initializer(t: onnx.TensorProto) -> np.ndarray:
+    """An initializer as an array, after checking its type, shape and data agree."""
+    what = f"initializer '{limits.printable(t.name)}'"
+    if t.data_type not in NUMERIC:
+        name = onnx.TensorProto.DataType.Name(t.data_type) if t.data_type in onnx.TensorProto.DataType.values() \
+            else str(t.data_type)
+        raise EdgebnnError(f"{what} has element type {name}; edgebnn reads numeric initializers only")
+    limits.check_shape(t.dims, what)
+    try:
+        value = numpy_helper.to_array(t)
+    except Exception as exc:  # noqa: BLE001 - numpy/onnx raise several types for bad data
+        raise EdgebnnError(f"{what} of shape {list(t.dims)} does not hold matching data "
+                           f"({type(exc).__name__}); the file is corrupt: export it again") from None
+    if value.size != limits.elements(t.dims):
+        raise EdgebnnError(f"{what} holds {value.size} values, its shape {list(t.dims)} needs "
+                           f"{limits.elements(t.dims)}; the file is corrupt: export it again")
+    return value
 
 
 def input_shape(vi: onnx.ValueInfoProto) -> tuple[int, ...]:
@@ -65,4 +117,5 @@ def input_shape(vi: onnx.ValueInfoProto) -> tuple[int, ...]:
             raise EdgebnnError(f"input '{vi.name}' has a non-static dimension {i}; export with a fixed shape")
     if not dims or dims[0] != 1:
         raise EdgebnnError(f"input '{vi.name}' must have a batch axis of 1 first, got {dims}")
+    limits.check_shape(dims, f"input '{limits.printable(vi.name)}'")
     return tuple(dims)

@@ -54,8 +54,12 @@ def scalar(c: np.ndarray):
 
 
 # -- shape plumbing ------------------------------------------------------------------
-def reshape(value, shape):
-    return value.reshaped(tuple(int(s) for s in shape))
+def reshape(value, shape, node):
+    shape = tuple(int(s) for s in shape)
+    if not shape or shape[0] != 1:
+        raise EdgebnnError(f"{node.op_type} to shape {list(shape)} moves the batch axis; keep it first, of size 1",
+                           node.name)
+    return value.reshaped(shape)
 
 
 @handles("Identity", "Dropout")
@@ -66,21 +70,25 @@ def op_identity(ctx, node, ins):
 @handles("Reshape")
 def op_reshape(ctx, node, ins):
     target = const(ins[1], node, "the target shape")
-    return [reshape(ins[0], reshape_target(ins[0].shape, target, ctx.attr(node, "allowzero", 0), node))]
+    return [reshape(ins[0], reshape_target(ins[0].shape, target, ctx.attr(node, "allowzero", 0), node), node)]
 
 
 @handles("Flatten")
 def op_flatten(ctx, node, ins):
-    return [reshape(ins[0], flatten_shape(ins[0].shape, ctx.attr(node, "axis", 1)))]
+    return [reshape(ins[0], flatten_shape(ins[0].shape, ctx.attr(node, "axis", 1), node), node)]
 
 
 @handles("Squeeze", "Unsqueeze")
 def op_squeeze(ctx, node, ins):
     axes = ctx.attr(node, "axes")
     if axes is None and len(ins) > 1 and ins[1] is not None:
-        axes = const(ins[1], node, "axes").tolist()
+        values = np.asarray(const(ins[1], node, "axes"))
+        if values.ndim > 1 or values.size > 64 or not np.issubdtype(values.dtype, np.integer):
+            raise EdgebnnError(f"{node.op_type} axes must be a list of integers, got {values.size} "
+                               f"{values.dtype} values", node.name)
+        axes = [int(a) for a in values.reshape(-1)]
     fn = squeeze_shape if node.op_type == "Squeeze" else unsqueeze_shape
-    return [reshape(ins[0], fn(ins[0].shape, axes, node))]
+    return [reshape(ins[0], fn(ins[0].shape, axes, node), node)]
 
 
 @handles("Transpose")

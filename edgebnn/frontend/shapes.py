@@ -11,7 +11,10 @@ def _size(shape) -> int:
 
 
 def reshape_target(shape, target, allowzero, node) -> list[int]:
-    target = [int(d) for d in np.asarray(target).reshape(-1)]
+    values = np.asarray(target).reshape(-1)
+    if values.size > 64 or not np.issubdtype(values.dtype, np.integer):
+        raise EdgebnnError(f"Reshape target of {values.size} {values.dtype} values is not a shape", node.name)
+    target = [int(d) for d in values]
     out = [shape[i] if d == 0 and not allowzero and i < len(shape) else d for i, d in enumerate(target)]
     if out.count(-1) > 1 or any(d < -1 for d in out):
         raise EdgebnnError(f"Reshape target {target} is invalid", node.name)
@@ -25,8 +28,10 @@ def reshape_target(shape, target, allowzero, node) -> list[int]:
     return out
 
 
-def flatten_shape(shape, axis) -> list[int]:
+def flatten_shape(shape, axis, node) -> list[int]:
     axis = axis + len(shape) if axis < 0 else axis
+    if not 0 <= axis <= len(shape):
+        raise EdgebnnError(f"Flatten axis {axis} is out of range for a tensor of rank {len(shape)}", node.name)
     return [_size(shape[:axis]), _size(shape[axis:])]
 
 

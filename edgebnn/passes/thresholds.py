@@ -14,6 +14,7 @@ import numpy as np
 from .. import chain as chains
 from ..errors import EdgebnnError
 from ..ir import Graph, Op
+from . import ranges
 
 
 def _params(op: Op) -> np.ndarray:
@@ -52,6 +53,8 @@ def run(graph: Graph) -> Graph:
         if op.kind != "threshold" or "thr" in op.attrs:
             continue
         k = graph.tensors[op.inputs[0]].fanin
+        ranges.check_fanin(k, op.name)  # before a table of 2k + 1 rows is built
         thr, neg = integer_thresholds(k, op)
+        ranges.check_thresholds(k, thr, op.name)
         op.attrs = {"thr": thr, "neg": neg, "source": op.attrs}
     return graph
