@@ -117,3 +117,12 @@ def test_suggestions_for_a_model_that_does_not_fit(capsys, tmp_path):
     g = _sparsify(frontend.load(model), names, rate)
     compiled = edgebnn.compile(g, target="cortex-m0plus", flash="16KiB")
     assert compiled.report["memory"]["flash_bytes"] <= 16 * 1024
+
+
+def test_table_with_accuracy_on_some_rows():
+    from edgebnn.design.command import table
+
+    base = {"label": "f64 f10", "params": 1, "connections": 1, "macs": 1, "flash_bytes": 1, "sram_bytes": 1,
+            "instructions": 1, "formats": ["bits"]}
+    text = table([{**base, "accuracy": 0.9}, base])
+    assert "90.00%" in text and text.splitlines()[-1].rstrip().endswith("-")
