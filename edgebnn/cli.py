@@ -1,4 +1,4 @@
-"""edgebnn compile | inspect | plan | validate | emulate | targets."""
+"""edgebnn compile | inspect | plan | validate | emulate | design | targets."""
 from __future__ import annotations
 
 import argparse
@@ -40,10 +40,25 @@ def memory_summary(report: dict) -> str:
             f"{'fits' if b['fits'] else 'DOES NOT FIT'}")
 
 
+def _suggestions(model, report) -> list[str]:
+    """What brings a model that does not fit under budget (suggest.py: re-analysed figures)."""
+    from .suggest import suggestions
+
+    return [f"suggestion: {line}" for line in suggestions(model, report)]
+
+
 def cmd_compile(args) -> int:
-    compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, sram=args.sram,
-                                flash=args.flash, allow_overflow=args.allow_overflow, weights=args.weights,
-                                kernels=args.kernels)
+    from .budget import BudgetError
+
+    try:
+        compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, sram=args.sram,
+                                    flash=args.flash, allow_overflow=args.allow_overflow, weights=args.weights,
+                                    kernels=args.kernels)
+    except BudgetError as exc:
+        report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights,
+                                  args.kernels)[-1]
+        exc.details = "\n".join([exc.details, *_suggestions(args.model, report)])
+        raise
     print(layer_table(compiled.report))
     print(memory_summary(compiled.report))
     if not compiled.report["budget"]["fits"]:
@@ -67,6 +82,7 @@ def cmd_plan(args) -> int:
     print(f"stack {m['stack_bytes']} B ({m['stack_source']}): {' -> '.join(m['stack_chain']) or '-'}")
     if not report["budget"]["fits"]:
         print(report_md.overflow_table(report))
+        print("\n".join(_suggestions(args.model, report)))
     print(f"target {report['target']}: {'fits' if report['budget']['fits'] else 'DOES NOT FIT'}")
     if args.output:
         print(f"wrote {args.output}/report.md, report.json, memory.png")
@@ -223,6 +239,10 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     _kernels_option(e)
     e.set_defaults(fn=cmd_emulate)
+
+    from .design import command as design_command
+
+    design_command.add_parser(sub)
 
     t = sub.add_parser("targets", help="list the device targets")
     t.set_defaults(fn=cmd_targets)
