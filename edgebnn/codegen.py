@@ -6,6 +6,7 @@ Every C identifier is made here from layer numbers; nothing from the ONNX file
 from __future__ import annotations
 
 import math
+import re
 
 import jinja2
 import numpy as np
@@ -231,6 +232,10 @@ class Emitter:
             raise ValueError(op.kind)
         shape = "x".join(map(str, out_t.shape))
         self.layers.append({"comment": f"layer {index}: {op.kind} -> {shape}", "call": call})
+        # which C function runs the layer (optimised or portable; none when fused into the
+        # one before): the design assistant's cost model is per function
+        called = re.match(r"(\w+)\(", call)
+        op.attrs["c_function"] = called.group(1) if called else "none"
         self.layer_bytes.append(self._bytes)
 
 

@@ -91,7 +91,9 @@ def main(argv=None) -> int:
         targets.get(core)
         t0 = time.time()
         data["cores"][core] = calibrate(core, args.n)
-        worst = max(v["max_relative_error"] for v in data["cores"][core]["fit"].values())
+        # per C function (the fall-back groups without one mix kernels and fit worse)
+        worst = max(v["max_relative_error"] for g, v in data["cores"][core]["fit"].items() if g.count(":") >= 1
+                    and not g.endswith(":?") and g.rsplit(":", 1)[1].startswith(("ebnn_", "none")))
         print(f"{core}: {args.n} networks on {data['cores'][core]['machine']} in {time.time() - t0:.0f} s; "
               f"worst per-layer fit error {worst:.1%}", flush=True)
         path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

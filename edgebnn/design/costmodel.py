@@ -23,12 +23,14 @@ CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
 
 
 def group(op: Op, graph: Graph) -> str:
-    """The kernel an op runs: its kind, and its weight format or the dtype it works on."""
+    """The kernel an op runs: its kind, its weight format or the dtype it works on, and the
+    C function codegen chose for it (optimised, portable, or none when fused)."""
+    base = op.kind
     if op.kind in ("bdense", "bconv"):
-        return f"{op.kind}:{op.attrs.get('format', 'bits')}"
-    if op.kind == "maxpool":
-        return f"maxpool:{graph.tensors[op.inputs[0]].dtype}"
-    return op.kind
+        base = f"{op.kind}:{op.attrs.get('format', 'bits')}"
+    elif op.kind == "maxpool":
+        base = f"maxpool:{graph.tensors[op.inputs[0]].dtype}"
+    return f"{base}:{op.attrs.get('c_function', '?')}"
 
 
 def _valid_taps(op: Op) -> int:
@@ -121,6 +123,7 @@ def predict(graph: Graph, core: str, coefs: dict | None = None) -> list[int]:
     out = []
     for op in graph.ops:
         g = group(op, graph)
+        g = g if g in coefs["groups"] else _base(g)  # a C function the calibration never ran
         if g not in coefs["groups"]:
             raise EdgebnnError(f"the instruction model for {core} was not calibrated on '{g}' layers: "
                                f"re-run python -m edgebnn.design.calibrate --target {core}")
@@ -129,15 +132,21 @@ def predict(graph: Graph, core: str, coefs: dict | None = None) -> list[int]:
     return out
 
 
+def _base(g: str) -> str:
+    """The group without its C function: every function of that op kind and format."""
+    return g.rsplit(":", 1)[0]
+
+
 def fit(rows: list[tuple[str, list[float], int]]) -> dict:
     """NNLS per group on relative error (small and large layers weigh alike)."""
     from scipy.optimize import nnls
 
     groups: dict = {}
     for g, f, y in rows:
-        groups.setdefault(g, ([], []))
-        groups[g][0].append(f)
-        groups[g][1].append(y)
+        for key in (g, _base(g)):
+            groups.setdefault(key, ([], []))
+            groups[key][0].append(f)
+            groups[key][1].append(y)
     coefs, errors = {}, {}
     for g, (fs, ys) in sorted(groups.items()):
         a, y = np.array(fs, float), np.array(ys, float)

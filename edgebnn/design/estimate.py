@@ -5,10 +5,12 @@ passes (so each layer's weights are in the format the compiler picks, Huffman-co
 at their real size), the real memory planner and the real C renderer.  Only the
 cross-compilation is shared: the code bytes, stack and non-weight constants of the emitted C
 depend on which kernels the layers call, not on their widths, so one measured build per
-layer structure (op kinds and weight formats) serves every candidate with that structure;
+layer structure (the kernels model.c calls) serves every candidate with that structure;
 weights and arena are the candidate's own.  Instructions: costmodel.py.
 """
 from __future__ import annotations
+
+import re
 
 from .. import __version__, budget, codegen, compiler, planner, sizes, targets
 from .. import report as reports
@@ -18,13 +20,16 @@ from . import costmodel, onnxgen
 _measured: dict = {}
 
 
-def _structure(graph) -> tuple:
-    return tuple((op.kind, op.attrs.get("format"), len(op.inputs), len(op.outputs)) for op in graph.ops)
+def _structure(files: dict) -> tuple:
+    """The kernels the model calls, in order, and the sources it ships: the code and the
+    stack depend on these (the optimised or the portable kernel of a layer depends on its
+    widths, so op kinds alone do not say which)."""
+    return tuple(re.findall(r"\b(ebnn_\w+)\(", files["model.c"])), tuple(sorted(files))
 
 
 def _sizes(graph, plan, files, layer_bytes, tgt) -> dict:
     """sizes.measure() of this candidate, from the first measured build of its structure."""
-    key = (tgt.cc, tgt.cflags, _structure(graph))
+    key = (tgt.cc, tgt.cflags, _structure(files))
     if key not in _measured:
         _measured[key] = (sizes.measure(files, tgt), sum(layer_bytes), plan.arena_bytes)
     sized, weights, arena = _measured[key]
