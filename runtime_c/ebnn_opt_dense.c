@@ -158,20 +158,24 @@ void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t 
 {
     uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u;
     uint32_t p[4 + EBNN_OPT_T_HI], buf[16];
-    int32_t l, top = 4, q, nb = 0;
+    int32_t l, top = 4, q;
     for (l = 0; l < EBNN_OPT_T_HI; l++) {
         p[4 + l] = 0u;
     }
-    for (; n > 0; n -= 16, list += 16) {
+    {
+        const uint16_t *const end = list + n;
+        while (list != end) {
+            uint32_t *bp = buf, c;
+            do {
 #define EBNN_LOAD_W(i) w[list[i]]
-        EBNN_HS16(EBNN_LOAD_W, buf[nb]);
+                EBNN_HS16(EBNN_LOAD_W, *bp);
 #undef EBNN_LOAD_W
-        if (++nb == 16 || n == 16) {
-            uint32_t c;
-            while (nb < 16) {
-                buf[nb++] = 0u;
+                bp++;
+                list += 16;
+            } while (bp != buf + 16 && list != end);
+            while (bp != buf + 16) {
+                *bp++ = 0u;
             }
-            nb = 0;
             c = ebnn_opt_hs_words(buf, p + 4);
             top = 8;
             for (l = 8; c && l < 4 + EBNN_OPT_T_HI; l++) {
@@ -222,13 +226,19 @@ void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int
     uint16_t list[EBNN_OPT_T_MAX_BITS + 16];
     uint32_t s[16];
     int32_t a1, flip, b, q;
-    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1;
+    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1, sg = flip ? -1 : 1;
     for (b = 0; b < n; b += 32, w += 32 * words + 1) {
         ebnn_opt_vsum(list, len, w, s);
-        for (q = 0; q < 32 && b + q < n; q++) {
+        if (b + 32 <= n) {
+            for (q = 0; q < 16; q++) {
+                out[b + q] = base + sg * (4 * (int32_t)(s[q] & 0xFFFFu) - 2 * tw[b + q]);
+                out[b + q + 16] = base + sg * (4 * (int32_t)(s[q] >> 16) - 2 * tw[b + q + 16]);
+            }
+            continue;
+        }
+        for (q = 0; b + q < n; q++) {
             const int32_t v = (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16);
-            const int32_t e = 4 * v - 2 * tw[b + q];
-            out[b + q] = base + (flip ? -e : e);
+            out[b + q] = base + sg * (4 * v - 2 * tw[b + q]);
         }
     }
 }
@@ -239,13 +249,13 @@ void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw,
     uint16_t list[EBNN_OPT_T_MAX_BITS + 16];
     uint32_t s[16];
     int32_t a1, flip, b, q, t = 0;
-    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1;
+    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1, sg = flip ? -1 : 1;
     for (b = 0; b < n; b += 32, w += 32 * words + 1) {
         uint32_t bits = 0u;
         ebnn_opt_vsum(list, len, w, s);
         for (q = 0; q < 32 && b + q < n; q++) {
             const int32_t v = (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16);
-            const int32_t e = 4 * v - 2 * tw[b + q], d = base + (flip ? -e : e);
+            const int32_t d = base + sg * (4 * v - 2 * tw[b + q]);
             bits |= ((uint32_t)(d < thr[t]) ^ ((neg[t >> 5] >> (t & 31)) & 1u)) << q;
             if (++t == mod) {
                 t = 0;
