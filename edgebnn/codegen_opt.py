@@ -43,6 +43,8 @@ def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
         raw = np.asarray(g.consts[a["weight"]], np.uint32)
         raw = raw.reshape(raw.shape[0], -1)
         thr_op = fused_threshold(g, op)
+        if op.kind == "bdense" and optkernels.fits_t(a["k"], raw.shape[1]):
+            return _dense_t(em, op, a, p, src, dst, raw, thr_op, index)
         small = not optkernels.fits(raw.shape[1])
         if small and (op.kind != "bdense" or thr_op is None):
             return None  # short rows without a threshold to fuse: the portable kernel is as fast
@@ -76,3 +78,32 @@ def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
         return (f"ebnn_binarize_cmp_f32({src}, {dst}, {out_t.rows}, {out_t.channels}, {tname}, {mod}, "
                 f"{int(strict)}, {int(invert)})")
     return None
+
+
+def _thr_consts(em, p, thr_op, index):
+    from .codegen import compress
+
+    out_t = em.graph.tensors[thr_op.outputs[0]]
+    ta = thr_op.attrs
+    _, mod = compress(ta["thr"].astype(np.int64) * 2 + ta["neg"], out_t.channels)
+    thr = em.const(p + "_thr", "int32_t", ta["thr"][:mod])
+    neg = em.const(p + "_neg", "uint32_t", pack(ta["neg"][:mod]))
+    em.fused[id(thr_op)] = index
+    return thr, neg, mod
+
+
+def _dense_t(em, op, a, p, src, dst, raw, thr_op, index):
+    """Transposed dense (ebnn_bdense_t / ebnn_bdense_thr_t): vertical sums of the weights
+    over the inputs whose bit is set (or clear)."""
+    k = int(a["k"])
+    n = em.graph.tensors[op.outputs[0]].size
+    wt, tw = optkernels.transpose_rows(raw)
+    words = raw.shape[1]
+    w = em.const(p + "_wt", "uint32_t", wt)
+    t = em.const(p + "_tw", "int32_t", tw)
+    em.opt_files.add(FILES["bdense"])
+    if thr_op is None:
+        return f"ebnn_bdense_t({src}, {w}, {t}, {dst}, {k}, {words}, {n})"
+    thr, neg, mod = _thr_consts(em, p, thr_op, index)
+    bits = em.ptr(thr_op.outputs[0], True)
+    return f"ebnn_bdense_thr_t({src}, {w}, {t}, {bits}, {k}, {words}, {n}, {thr}, {neg}, {mod})"

@@ -136,3 +136,29 @@ def fold_binarize(chain, t: np.ndarray, cmp: str, invert: bool, shape):
             if not np.array_equal(holds(x), x >= thr):
                 return None
     return thr, False, bool(invert)
+
+
+T_MAX_BITS = 1024  # EBNN_OPT_T_MAX_BITS in ebnn_opt.h
+T_MIN_K = 128  # shorter rows: the per-block list and conversion overhead dominates
+
+
+def fits_t(k: int, words: int) -> bool:
+    return T_MIN_K <= int(k) and 32 * int(words) <= T_MAX_BITS
+
+
+def transpose_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint32 rows (n, words) -> (blocks of 32 * words + 1 words: word i holds the bits of the
+    block's 32 outputs at bit i of the packed row (padding bits are 0), then a 0 word;
+    per-output 1-bit counts)."""
+    rows = np.asarray(rows, np.uint32).reshape(len(rows), -1)
+    n = rows.shape[0]
+    bits = ((rows[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1).reshape(n, -1).astype(np.uint64)
+    k = bits.shape[1]
+    nb = (n + 31) // 32
+    padded = np.zeros((nb * 32, k), np.uint64)
+    padded[:n] = bits
+    blocks = padded.reshape(nb, 32, k)
+    words = (blocks << np.arange(32, dtype=np.uint64)[None, :, None]).sum(axis=1)  # (nb, k)
+    out = np.zeros((nb, k + 1), np.uint32)
+    out[:, :k] = words.astype(np.uint32)
+    return out.reshape(-1), bits.sum(axis=1).astype(np.int32)

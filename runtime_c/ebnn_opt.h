@@ -167,4 +167,17 @@ void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, co
 void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const float *t,
                            int32_t t_mod, int32_t strict, int32_t invert);
 
+/* Transposed dense kernels (ebnn_opt_dense.c): w holds ceil(n / 32) blocks of
+ * 32 * words + 1 words (word i: bit q = weight bit of output 32 b + q at input bit i of
+ * the packed row, padding included; then a 0 word); tw[o] = number of 1 weight bits of
+ * output o.  32 * words <= EBNN_OPT_T_MAX_BITS. */
+#define EBNN_OPT_T_MAX_BITS 1024
+#define EBNN_OPT_T_HI 8
+int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
+void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
+void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
+                   int32_t n);
+void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
+                       int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod);
+
 #endif

@@ -64,3 +64,203 @@ void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out,
         *out = bits;
     }
 }
+
+/* ---- Transposed ("vertical") dense kernels ----
+ * With A1 the inputs whose bit is 1, T_j the number of 1 weight bits of output j and
+ * S1_j the sum of output j's weight bits over A1, the mismatches are
+ *     m_j = |A1| + T_j - 2 S1_j,   so   d_j = k - 2 m_j = k - 2|A1| - 2 T_j + 4 S1_j.
+ * When more than half the inputs are 1, the 0 inputs A0 are summed instead (S0 = T - S1):
+ *     d_j = k - 2|A1| + 2 T_j - 4 S0_j.
+ * The weights are stored transposed per block of 32 outputs (word kk of a block holds
+ * the bits of its 32 outputs at input kk, then one 0 word), so S for 32 outputs is the
+ * bit-sliced (vertical) sum of the listed words: Harley-Seal carry-save adders over 16
+ * words at a time, the 16s rippled into higher planes, converted to 32 integers once
+ * per block (two per word, in 16-bit lanes). */
+
+static inline int32_t ebnn_opt_ctz(uint32_t x)
+{
+#if defined(__ARM_ARCH_6M__) || !defined(__GNUC__)
+    return ebnn_popcount((x & (0u - x)) - 1u);
+#else
+    return __builtin_ctz(x);
+#endif
+}
+
+int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip)
+{
+    int32_t i, n = 0, ones = 0;
+    for (i = 0; i < words; i++) {
+        ones += ebnn_opt_popcount(in[i]);
+    }
+    *a1 = ones;
+    *flip = 2 * ones > k;
+    for (i = 0; i < words; i++) {
+        /* flipped, the padding bits are listed too: their weight words are 0 */
+        uint32_t x = *flip ? ~in[i] : in[i];
+        while (x) {
+            list[n++] = (uint16_t)(32 * i + ebnn_opt_ctz(x));
+            x &= x - 1u;
+        }
+    }
+    while (n & 15) {
+        list[n++] = (uint16_t)(32 * words); /* the block's 0 word */
+    }
+    return n;
+}
+
+#define EBNN_CSA(h, l, a, b, c)                                                                                        \
+    do {                                                                                                               \
+        const uint32_t a_ = (a), b_ = (b), c_ = (c), u_ = a_ ^ b_;                                                     \
+        h = (a_ & b_) | (u_ & c_);                                                                                     \
+        l = u_ ^ c_;                                                                                                   \
+    } while (0)
+
+/* Harley-Seal over 16 words LOAD(0..15) into the planes ones..eights; c gets the 16s. */
+#define EBNN_HS16(LOAD, c)                                                                                             \
+    do {                                                                                                               \
+        uint32_t twosA, twosB, foursA, foursB, eightsA, eightsB;                                                       \
+        EBNN_CSA(twosA, ones, ones, LOAD(0), LOAD(1));                                                                 \
+        EBNN_CSA(twosB, ones, ones, LOAD(2), LOAD(3));                                                                 \
+        EBNN_CSA(foursA, twos, twos, twosA, twosB);                                                                    \
+        EBNN_CSA(twosA, ones, ones, LOAD(4), LOAD(5));                                                                 \
+        EBNN_CSA(twosB, ones, ones, LOAD(6), LOAD(7));                                                                 \
+        EBNN_CSA(foursB, twos, twos, twosA, twosB);                                                                    \
+        EBNN_CSA(eightsA, fours, fours, foursA, foursB);                                                               \
+        EBNN_CSA(twosA, ones, ones, LOAD(8), LOAD(9));                                                                 \
+        EBNN_CSA(twosB, ones, ones, LOAD(10), LOAD(11));                                                               \
+        EBNN_CSA(foursA, twos, twos, twosA, twosB);                                                                    \
+        EBNN_CSA(twosA, ones, ones, LOAD(12), LOAD(13));                                                               \
+        EBNN_CSA(twosB, ones, ones, LOAD(14), LOAD(15));                                                               \
+        EBNN_CSA(foursB, twos, twos, twosA, twosB);                                                                    \
+        EBNN_CSA(eightsB, fours, fours, foursA, foursB);                                                               \
+        EBNN_CSA(c, eights, eights, eightsA, eightsB);                                                                 \
+    } while (0)
+
+/* Adds the 16 words x to planes p[0..3] (weights 1..8 relative); returns the carry (16s). */
+static uint32_t ebnn_opt_hs_words(const uint32_t *x, uint32_t *p)
+{
+    uint32_t ones = p[0], twos = p[1], fours = p[2], eights = p[3], c;
+#define EBNN_LOAD_X(i) x[i]
+    EBNN_HS16(EBNN_LOAD_X, c);
+#undef EBNN_LOAD_X
+    p[0] = ones;
+    p[1] = twos;
+    p[2] = fours;
+    p[3] = eights;
+    return c;
+}
+
+/* Vertical sums of w[list[i]] (n a multiple of 16) as 16-bit lanes: s[q] holds the
+ * sums of bits q (low half) and q + 16 (high half).  Level 1 (registers): Harley-Seal
+ * per 16 listed words; its 16s are buffered and summed 16 at a time by level 2 into
+ * planes p[4..7]; the 256s of that ripple into p[8..]. */
+void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s)
+{
+    uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u;
+    uint32_t p[4 + EBNN_OPT_T_HI], buf[16];
+    int32_t l, top = 4, q;
+    for (l = 0; l < EBNN_OPT_T_HI; l++) {
+        p[4 + l] = 0u;
+    }
+    {
+        const uint16_t *const end = list + n;
+        while (list != end) {
+            uint32_t *bp = buf, c;
+            do {
+#define EBNN_LOAD_W(i) w[list[i]]
+                EBNN_HS16(EBNN_LOAD_W, *bp);
+#undef EBNN_LOAD_W
+                bp++;
+                list += 16;
+            } while (bp != buf + 16 && list != end);
+            while (bp != buf + 16) {
+                *bp++ = 0u;
+            }
+            c = ebnn_opt_hs_words(buf, p + 4);
+            top = 8;
+            for (l = 8; c && l < 4 + EBNN_OPT_T_HI; l++) {
+                const uint32_t t = p[l] & c;
+                p[l] ^= c;
+                c = t;
+            }
+            if (l > top) {
+                top = l;
+            }
+        }
+    }
+    p[0] = ones;
+    p[1] = twos;
+    p[2] = fours;
+    p[3] = eights;
+    {
+        uint32_t p0 = ones, p1 = twos, p2 = fours, p3 = eights, p4 = p[4], p5 = p[5], p6 = p[6], p7 = p[7];
+        const uint32_t m = 0x00010001u;
+        for (q = 0; q < 16; q++) {
+            s[q] = (p0 & m) + ((p1 & m) << 1) + ((p2 & m) << 2) + ((p3 & m) << 3) + ((p4 & m) << 4) +
+                   ((p5 & m) << 5) + ((p6 & m) << 6) + ((p7 & m) << 7);
+            p0 >>= 1;
+            p1 >>= 1;
+            p2 >>= 1;
+            p3 >>= 1;
+            p4 >>= 1;
+            p5 >>= 1;
+            p6 >>= 1;
+            p7 >>= 1;
+        }
+        if (top > 8) {
+            uint32_t p8 = p[8], p9 = p[9], p10 = p[10], p11 = p[11];
+            for (q = 0; q < 16; q++) {
+                s[q] += ((p8 & m) << 8) + ((p9 & m) << 9) + ((p10 & m) << 10) + ((p11 & m) << 11);
+                p8 >>= 1;
+                p9 >>= 1;
+                p10 >>= 1;
+                p11 >>= 1;
+            }
+        }
+    }
+}
+
+void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
+                   int32_t n)
+{
+    uint16_t list[EBNN_OPT_T_MAX_BITS + 16];
+    uint32_t s[16];
+    int32_t a1, flip, b, q;
+    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1, sg = flip ? -1 : 1;
+    for (b = 0; b < n; b += 32, w += 32 * words + 1) {
+        ebnn_opt_vsum(list, len, w, s);
+        if (b + 32 <= n) {
+            for (q = 0; q < 16; q++) {
+                out[b + q] = base + sg * (4 * (int32_t)(s[q] & 0xFFFFu) - 2 * tw[b + q]);
+                out[b + q + 16] = base + sg * (4 * (int32_t)(s[q] >> 16) - 2 * tw[b + q + 16]);
+            }
+            continue;
+        }
+        for (q = 0; b + q < n; q++) {
+            const int32_t v = (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16);
+            out[b + q] = base + sg * (4 * v - 2 * tw[b + q]);
+        }
+    }
+}
+
+void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
+                       int32_t n,                       const int32_t *thr, const uint32_t *neg, int32_t mod)
+{
+    uint16_t list[EBNN_OPT_T_MAX_BITS + 16];
+    uint32_t s[16];
+    int32_t a1, flip, b, q, t = 0;
+    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1, sg = flip ? -1 : 1;
+    for (b = 0; b < n; b += 32, w += 32 * words + 1) {
+        uint32_t bits = 0u;
+        ebnn_opt_vsum(list, len, w, s);
+        for (q = 0; q < 32 && b + q < n; q++) {
+            const int32_t v = (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16);
+            const int32_t d = base + sg * (4 * v - 2 * tw[b + q]);
+            bits |= ((uint32_t)(d < thr[t]) ^ ((neg[t >> 5] >> (t & 31)) & 1u)) << q;
+            if (++t == mod) {
+                t = 0;
+            }
+        }
+        *out++ = bits;
+    }
+}
