@@ -75,6 +75,8 @@ def features(graph: Graph, op: Op) -> list[float]:
     if op.kind == "bdense":
         n, words = out.size, (inp.size + 31) // 32 if inp.dtype != "bits" else inp.words
         f = [1, n, n * words]
+        if str(op.attrs.get("c_function", "")).endswith("_t"):
+            f.append(words)  # the transposed kernel lists the input's bits once per call
         if "mask" in op.attrs:
             _, nz, conn, slow = _mask_work(graph, op)
             f += [nz, conn, slow]
@@ -123,12 +125,12 @@ def predict(graph: Graph, core: str, coefs: dict | None = None) -> list[int]:
     out = []
     for op in graph.ops:
         g = group(op, graph)
+        f = features(graph, op)
         g = g if g in coefs["groups"] else _base(g)  # a C function the calibration never ran
-        if g not in coefs["groups"]:
+        if g not in coefs["groups"] or len(coefs["groups"][g]) != len(f):
             raise EdgebnnError(f"the instruction model for {core} was not calibrated on '{g}' layers: "
                                f"re-run python -m edgebnn.design.calibrate --target {core}")
-        c = coefs["groups"][g]
-        out.append(int(round(float(np.dot(c, features(graph, op))))))
+        out.append(int(round(float(np.dot(coefs["groups"][g], f)))))
     return out
 
 
@@ -145,6 +147,8 @@ def fit(rows: list[tuple[str, list[float], int]]) -> dict:
     for g, f, y in rows:
         for key in (g, _base(g)):
             groups.setdefault(key, ([], []))
+            if groups[key][0] and len(groups[key][0][0]) != len(f):
+                continue  # a fall-back group keeps the functions with the same features
             groups[key][0].append(f)
             groups[key][1].append(y)
     coefs, errors = {}, {}
