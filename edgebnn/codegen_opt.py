@@ -17,6 +17,7 @@ from .bits import pack
 from .ir import Op
 
 HEADER = "ebnn_opt.h"
+VSUM = "ebnn_opt_vsum.c"  # the transposed kernels' shared vertical sums
 FILES = {"bdense": "ebnn_opt_dense.c", "bconv": "ebnn_opt_conv.c", "binarize": "ebnn_opt_act.c"}
 
 
@@ -45,6 +46,8 @@ def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
         thr_op = fused_threshold(g, op)
         if op.kind == "bdense" and optkernels.fits_t(a["k"], raw.shape[1]):
             return _dense_t(em, op, a, p, src, dst, raw, thr_op, index)
+        if op.kind == "bconv" and _conv_t_fits(em, op):
+            return _conv_t(em, op, a, p, src, dst, raw, thr_op, index)
         small = not optkernels.fits(raw.shape[1])
         if small and (op.kind != "bdense" or thr_op is None):
             return None  # short rows without a threshold to fuse: the portable kernel is as fast
@@ -101,9 +104,35 @@ def _dense_t(em, op, a, p, src, dst, raw, thr_op, index):
     words = raw.shape[1]
     w = em.const(p + "_wt", "uint32_t", wt)
     t = em.const(p + "_tw", "int32_t", tw)
-    em.opt_files.add(FILES["bdense"])
+    em.opt_files.update((FILES["bdense"], VSUM))
     if thr_op is None:
         return f"ebnn_bdense_t({src}, {w}, {t}, {dst}, {k}, {words}, {n})"
     thr, neg, mod = _thr_consts(em, p, thr_op, index)
     bits = em.ptr(thr_op.outputs[0], True)
     return f"ebnn_bdense_thr_t({src}, {w}, {t}, {bits}, {k}, {words}, {n}, {thr}, {neg}, {mod})"
+
+
+def _conv_t_fits(em, op: Op) -> bool:
+    a = op.attrs
+    cin = em.graph.tensors[op.inputs[0]].channels
+    kh, kw = a["kernel"]
+    return optkernels.fits_conv_t(kh * kw * cin, kh, kw, (cin + 31) // 32, a["stride"][1], a["dilation"][1],
+                                  a["out_hw"][1])
+
+
+def _conv_t(em, op, a, p, src, dst, raw, thr_op, index):
+    """Transposed convolution (ebnn_bconv_t / ebnn_bconv_thr_t): per output pixel, vertical
+    sums of the weights over the window's set input bits, listed once per input column."""
+    kh, kw = a["kernel"]
+    wt, tw, ttap = optkernels.transpose_conv(raw, kh, kw, raw.shape[1] // (kh * kw))
+    w = em.const(p + "_wt", "uint32_t", wt)
+    t = em.const(p + "_twp", "uint32_t", optkernels.pair_counts(tw))
+    zero_pad = a["pad_mode"] == 0 and any(a["pad"])
+    tt = em.const(p + "_ttap", "int16_t", ttap.reshape(-1)) if zero_pad else "0"
+    em.opt_files.update((FILES["bconv"], VSUM))
+    geom = em.window(p, op)
+    if thr_op is None:
+        return f"ebnn_bconv_t({src}, {w}, {t}, {tt}, {dst}, {geom}, {a['pad_mode']})"
+    thr, neg, mod = _thr_consts(em, p, thr_op, index)
+    bits = em.ptr(thr_op.outputs[0], True)
+    return f"ebnn_bconv_thr_t({src}, {w}, {t}, {tt}, {bits}, {geom}, {a['pad_mode']}, {thr}, {neg}, {mod})"

@@ -146,19 +146,63 @@ def fits_t(k: int, words: int) -> bool:
     return T_MIN_K <= int(k) and 32 * int(words) <= T_MAX_BITS
 
 
+def _lane_blocks(bits: np.ndarray) -> np.ndarray:
+    """0/1 rows (n, k) -> (ceil(n / 32), k) uint32: word i of block b holds bit i of rows
+    32 b .. 32 b + 31 (rows past n are 0)."""
+    n, k = bits.shape
+    nb = (n + 31) // 32
+    padded = np.zeros((nb * 32, k), np.uint64)
+    padded[:n] = bits
+    words = (padded.reshape(nb, 32, k) << np.arange(32, dtype=np.uint64)[None, :, None]).sum(axis=1)
+    return words.astype(np.uint32)
+
+
+def _bits(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, np.uint32).reshape(len(rows), -1)
+    return ((rows[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1).reshape(len(rows), -1).astype(np.uint64)
+
+
 def transpose_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """uint32 rows (n, words) -> (blocks of 32 * words + 1 words: word i holds the bits of the
     block's 32 outputs at bit i of the packed row (padding bits are 0), then a 0 word;
     per-output 1-bit counts)."""
-    rows = np.asarray(rows, np.uint32).reshape(len(rows), -1)
-    n = rows.shape[0]
-    bits = ((rows[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1).reshape(n, -1).astype(np.uint64)
-    k = bits.shape[1]
-    nb = (n + 31) // 32
-    padded = np.zeros((nb * 32, k), np.uint64)
-    padded[:n] = bits
-    blocks = padded.reshape(nb, 32, k)
-    words = (blocks << np.arange(32, dtype=np.uint64)[None, :, None]).sum(axis=1)  # (nb, k)
-    out = np.zeros((nb, k + 1), np.uint32)
-    out[:, :k] = words.astype(np.uint32)
+    bits = _bits(rows)
+    words = _lane_blocks(bits)
+    out = np.zeros((len(words), bits.shape[1] + 1), np.uint32)
+    out[:, :-1] = words
     return out.reshape(-1), bits.sum(axis=1).astype(np.int32)
+
+
+CONV_T_RING = 16  # EBNN_OPT_CONV_T_RING in ebnn_opt.h
+TW_BIAS = 4096  # EBNN_OPT_TW_BIAS
+
+
+def pair_counts(tw: np.ndarray) -> np.ndarray:
+    """Per-output 1-bit counts -> uint32 words, 16 per block of 32 outputs: TW_BIAS - 2 T of
+    outputs 32 b + q (low half) and 32 b + q + 16 (high half)."""
+    nb = (len(tw) + 31) // 32
+    v = np.full(nb * 32, TW_BIAS, np.int64)
+    v[:len(tw)] -= 2 * np.asarray(tw, np.int64)
+    v = v.reshape(nb, 2, 16)
+    return (v[:, 0] | (v[:, 1] << 16)).astype(np.uint32).reshape(-1)
+
+
+def fits_conv_t(k: int, kh: int, kw: int, wc: int, stride_w: int, dil_w: int, out_w: int) -> bool:
+    """The transposed convolution (ebnn_bconv_t): unit horizontal stride and dilation, the
+    window within the dense limit, and every listed entry within 16 bits."""
+    cs = 32 * wc + 1
+    return (stride_w == 1 and dil_w == 1 and T_MIN_K <= int(k) and kh * kw * 32 * wc <= T_MAX_BITS
+            and kw < CONV_T_RING and kh <= 32 and (out_w + kw - 1) * kh * cs <= 0xFFFF)
+
+
+def transpose_conv(rows: np.ndarray, kh: int, kw: int, wc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Conv rows (n, kh * kw * wc words, taps row-major) -> (blocks of the kw * kh taps
+    column-major, each 32 * wc bits then a 0 word; per-output 1-bit counts; per tap
+    (column-major) and output 1-bit counts, int16)."""
+    n = len(rows)
+    bits = _bits(rows).reshape(n, kh, kw, 32 * wc).transpose(0, 2, 1, 3)
+    per_tap = bits.sum(axis=3).reshape(n, kw * kh)
+    cols = np.zeros((n, kw, kh, 32 * wc + 1), np.uint64)
+    cols[..., :-1] = bits
+    words = _lane_blocks(cols.reshape(n, -1))
+    return words.reshape(-1), per_tap.sum(axis=1).astype(np.int32), per_tap.T.astype(np.int16).copy()

@@ -167,6 +167,36 @@ void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, co
 void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const float *t,
                            int32_t t_mod, int32_t strict, int32_t invert);
 
+static inline int32_t ebnn_opt_ctz(uint32_t x)
+{
+#if defined(__ARM_ARCH_6M__) || !defined(__GNUC__)
+    return ebnn_popcount((x & (0u - x)) - 1u);
+#else
+    return __builtin_ctz(x);
+#endif
+}
+
+/* Appends base + i for every set bit i of x to lp; returns the new end.  Thumb-2 has
+ * RBIT: reversed once, each bit is then one CLZ and cleared by its own mask. */
+static inline uint16_t *ebnn_opt_list_word(uint32_t x, uint32_t base, uint16_t *lp)
+{
+#if defined(__GNUC__) && defined(__thumb2__)
+    uint32_t y;
+    __asm__("rbit %0, %1" : "=r"(y) : "r"(x));
+    while (y) {
+        const uint32_t t = (uint32_t)__builtin_clz(y);
+        *lp++ = (uint16_t)(base + t);
+        y &= ~(0x80000000u >> t);
+    }
+    return lp;
+#endif
+    while (x) {
+        *lp++ = (uint16_t)(base + (uint32_t)ebnn_opt_ctz(x));
+        x &= x - 1u;
+    }
+    return lp;
+}
+
 /* Transposed dense kernels (ebnn_opt_dense.c): w holds ceil(n / 32) blocks of
  * 32 * words + 1 words (word i: bit q = weight bit of output 32 b + q at input bit i of
  * the packed row, padding included; then a 0 word); tw[o] = number of 1 weight bits of
@@ -179,5 +209,22 @@ void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int
                    int32_t n);
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
                        int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod);
+
+/* Transposed binary convolution (ebnn_opt_conv.c), stride_w = dil_w = 1: w holds
+ * ceil(out_c / 32) blocks of k_w * k_h taps, column-major (tap (i, j) at j * k_h + i),
+ * each 32 * words(in_c) + 1 words (word c: bit q = weight bit of output 32 b + q at input
+ * channel c, padding included; then a 0 word); with T_o the number of 1 weight bits of
+ * output o, twp[16 b + q] holds EBNN_OPT_TW_BIAS - 2 T_o of outputs o = 32 b + q (low
+ * half) and 32 b + q + 16 (high half); ttap[t * out_c + o] counts them per tap t (pad_mode
+ * 0 with padding; else unused).
+ * The set input bits are listed per input column of the current band of rows, so an
+ * input pixel is listed once per output row rather than once per tap. */
+#define EBNN_OPT_CONV_T_RING 16
+#define EBNN_OPT_TW_BIAS 4096 /* > 2 T and 4 S + 4096 < 2^16 for rows <= EBNN_OPT_T_MAX_BITS */
+#define EBNN_OPT_CONV_T_CAP (EBNN_OPT_T_MAX_BITS + EBNN_OPT_T_MAX_BITS / 4 + 32)
+void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const int16_t *ttap, int32_t *out,
+                  const ebnn_window *g, int32_t pad_mode);
+void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const int16_t *ttap, uint32_t *out,
+                      const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod);
 
 #endif

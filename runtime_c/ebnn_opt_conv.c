@@ -92,3 +92,208 @@ void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, co
             bits = 0u;
         })
 }
+
+/* ---- Transposed convolution (see ebnn_opt.h and the dense form in ebnn_opt_dense.c) ----
+ * The list holds, per input column s of the current row band (column s - pad_left),
+ * the inputs listed for its k_h tap rows as s * k_h * cs + i * cs + channel (cs the tap
+ * stride): the window of output column ow is the contiguous run of its k_w columns, and
+ * shifting the weight pointer back by ow * k_h * cs turns the entries into tap-relative
+ * word indices.  Columns outside the image list the padding value's bits (-1: every
+ * channel) or nothing (+1, and ONNX zero padding, which then subtracts the missing taps'
+ * weights through ttap). */
+
+typedef struct {
+    uint16_t list[EBNN_OPT_CONV_T_CAP];
+    int32_t start[EBNN_OPT_CONV_T_RING], ones[EBNN_OPT_CONV_T_RING];
+    uint32_t missing[EBNN_OPT_CONV_T_RING]; /* pad_mode 0: tap rows outside the image */
+    int32_t end;
+} ebnn_band;
+
+/* Lists column s of output row oh's band, first making room by moving the live columns
+ * (those the next windows still read) to the front. */
+static void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode, int32_t oh,
+                             int32_t s)
+{
+    const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, r = s & (EBNN_OPT_CONV_T_RING - 1);
+    const int32_t iw = s - g->pad_left;
+    uint16_t *lp;
+    int32_t i, c;
+    if (bd->end + g->k_h * 32 * wc + 16 > EBNN_OPT_CONV_T_CAP) {
+        const int32_t first = s >= g->k_w - 1 ? bd->start[(s - g->k_w + 1) & (EBNN_OPT_CONV_T_RING - 1)] : 0;
+        for (c = first; c < bd->end; c++) {
+            bd->list[c - first] = bd->list[c];
+        }
+        for (c = s - g->k_w + 1; c < s; c++) {
+            if (c >= 0) {
+                bd->start[c & (EBNN_OPT_CONV_T_RING - 1)] -= first;
+            }
+        }
+        bd->end -= first;
+    }
+    bd->start[r] = bd->end;
+    bd->missing[r] = 0u;
+    lp = bd->list + bd->end;
+    for (i = 0; i < g->k_h; i++) {
+        const int32_t ih = oh * g->stride_h - g->pad_top + i * g->dil_h;
+        const uint32_t base = (uint32_t)((s * g->k_h + i) * cs);
+        if (ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w) {
+            const uint32_t *ip = in + (ih * g->in_w + iw) * wc;
+            for (c = 0; c < wc; c++) {
+                lp = ebnn_opt_list_word(ip[c], base + (uint32_t)(32 * c), lp);
+            }
+        } else if (pad_mode < 0) {
+            for (c = 0; c < g->in_c; c++) {
+                *lp++ = (uint16_t)(base + (uint32_t)c);
+            }
+        } else if (pad_mode == 0) {
+            bd->missing[r] |= 1u << i;
+        }
+    }
+    bd->end = (int32_t)(lp - bd->list);
+    bd->ones[r] = bd->end - bd->start[r];
+}
+
+/* What a transposed convolution writes: ints, or bits through the threshold. */
+typedef struct {
+    void *out;
+    const uint32_t *twp;
+    const int32_t *thr;
+    const uint32_t *neg;
+    int32_t out_c, mod;
+} ebnn_conv_t_out;
+
+/* Writes channels 32 b .. of one pixel from the block's lane sums s (see ebnn_opt_vsum):
+ * d = base + 4 S - 2 tw (+ corr, the zero-padding correction, when not null).  twp[q]
+ * holds EBNN_OPT_TW_BIAS - 2 tw of lanes q and q + 16 in its halves, so one add of
+ * 4 s[q] gives both lanes' 4 S - 2 tw, biased to stay non-negative. */
+typedef void (*ebnn_conv_t_emit)(const ebnn_conv_t_out *c, int32_t pixel, int32_t b, const uint32_t *s, int32_t base,
+                                 const int32_t *corr);
+
+static inline int32_t ebnn_conv_t_lane(const uint32_t *s, int32_t q)
+{
+    return (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16);
+}
+
+/* 4 S - 2 tw of lane q, biased by EBNN_OPT_TW_BIAS. */
+static inline int32_t ebnn_conv_t_acc(const uint32_t *s, const uint32_t *twp, int32_t q)
+{
+    return 4 * ebnn_conv_t_lane(s, q) + ebnn_conv_t_lane(twp, q);
+}
+
+static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const int16_t *ttap, const ebnn_window *g,
+                        int32_t pad_mode, ebnn_conv_t_emit emit, const ebnn_conv_t_out *c)
+{
+    ebnn_band bd;
+    uint32_t s[16];
+    int32_t corr[32];
+    const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, taps = g->k_h * g->k_w, col = g->k_h * cs;
+    int32_t oh, ow;
+    for (oh = 0; oh < g->out_h; oh++) {
+        int32_t next = 0;
+        bd.end = 0;
+        for (ow = 0; ow < g->out_w; ow++) {
+            int32_t j, n, a1 = 0, valid = taps, b, q;
+            uint32_t miss = 0u;
+            for (; next < ow + g->k_w; next++) {
+                ebnn_band_column(&bd, in, g, pad_mode, oh, next);
+            }
+            for (j = 0; j < g->k_w; j++) {
+                const int32_t r = (ow + j) & (EBNN_OPT_CONV_T_RING - 1);
+                a1 += bd.ones[r];
+                miss |= bd.missing[r];
+            }
+            for (j = 0; miss && j < g->k_w; j++) {
+                for (q = 0; q < g->k_h; q++) {
+                    valid -= (int32_t)((bd.missing[(ow + j) & (EBNN_OPT_CONV_T_RING - 1)] >> q) & 1u);
+                }
+            }
+            n = bd.end - bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)];
+            while (n & 15) { /* pad to whole 16s with the window's first 0 word */
+                bd.list[bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)] + n++] = (uint16_t)(ow * col + 32 * wc);
+            }
+            for (b = 0; 32 * b < g->out_c; b++) {
+                const uint32_t *wb = w + b * taps * cs;
+                ebnn_opt_vsum(bd.list + bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)], n,
+                              (const uint32_t *)((uintptr_t)wb - (uintptr_t)(ow * col) * 4u), s);
+                if (miss) { /* ONNX zero padding: the missing taps' weights are not mismatches */
+                    for (q = 0; q < 32; q++) {
+                        corr[q] = 0;
+                    }
+                    for (j = 0; j < g->k_w; j++) {
+                        uint32_t m = bd.missing[(ow + j) & (EBNN_OPT_CONV_T_RING - 1)];
+                        int32_t i;
+                        for (i = 0; m; i++, m >>= 1) {
+                            const int16_t *tt = ttap + (j * g->k_h + i) * g->out_c + 32 * b;
+                            for (q = 0; (m & 1u) && q < 32 && 32 * b + q < g->out_c; q++) {
+                                corr[q] += 2 * tt[q];
+                            }
+                        }
+                    }
+                }
+                emit(c, oh * g->out_w + ow, b, s, valid * g->in_c - 2 * a1, miss ? corr : 0);
+            }
+        }
+    }
+}
+
+static void ebnn_conv_t_ints(const ebnn_conv_t_out *c, int32_t pixel, int32_t b, const uint32_t *s, int32_t base,
+                             const int32_t *corr)
+{
+    int32_t *o = (int32_t *)c->out + pixel * c->out_c + 32 * b;
+    const uint32_t *twp = c->twp + 16 * b;
+    const int32_t nq = c->out_c - 32 * b < 32 ? c->out_c - 32 * b : 32;
+    int32_t q;
+    base -= EBNN_OPT_TW_BIAS;
+    if (nq == 32 && !corr) {
+        for (q = 0; q < 16; q++) {
+            const uint32_t v = (s[q] << 2) + twp[q]; /* both halves < 2^16: no carry */
+            o[q] = base + (int32_t)(v & 0xFFFFu);
+            o[q + 16] = base + (int32_t)(v >> 16);
+        }
+        return;
+    }
+    for (q = 0; q < nq; q++) {
+        o[q] = base + ebnn_conv_t_acc(s, twp, q) + (corr ? corr[q] : 0);
+    }
+}
+
+void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const int16_t *ttap, int32_t *out,
+                  const ebnn_window *g, int32_t pad_mode)
+{
+    ebnn_conv_t_out c = {0, 0, 0, 0, 0, 1};
+    c.out = out;
+    c.twp = twp;
+    c.out_c = g->out_c;
+    ebnn_conv_t(in, w, ttap, g, pad_mode, ebnn_conv_t_ints, &c);
+}
+
+static void ebnn_conv_t_bits(const ebnn_conv_t_out *c, int32_t pixel, int32_t b, const uint32_t *s, int32_t base,
+                             const int32_t *corr)
+{
+    const uint32_t *twp = c->twp + 16 * b;
+    const int32_t nq = c->out_c - 32 * b < 32 ? c->out_c - 32 * b : 32;
+    uint32_t bits = 0u;
+    int32_t q, t = (32 * b) % c->mod;
+    base -= EBNN_OPT_TW_BIAS;
+    for (q = 0; q < nq; q++) {
+        const int32_t d = base + ebnn_conv_t_acc(s, twp, q) + (corr ? corr[q] : 0);
+        bits |= ((uint32_t)(d < c->thr[t]) ^ ((c->neg[t >> 5] >> (t & 31)) & 1u)) << q;
+        if (++t == c->mod) {
+            t = 0;
+        }
+    }
+    ((uint32_t *)c->out)[pixel * EBNN_WORDS(c->out_c) + b] = bits;
+}
+
+void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const int16_t *ttap, uint32_t *out,
+                      const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod)
+{
+    ebnn_conv_t_out c;
+    c.out = out;
+    c.twp = twp;
+    c.thr = thr;
+    c.neg = neg;
+    c.out_c = g->out_c;
+    c.mod = mod;
+    ebnn_conv_t(in, w, ttap, g, pad_mode, ebnn_conv_t_bits, &c);
+}
