@@ -245,10 +245,12 @@ static void ebnn_conv_t_ints(const ebnn_conv_t_out *c, int32_t pixel, int32_t b,
     int32_t q;
     base -= EBNN_OPT_TW_BIAS;
     if (nq == 32 && !corr) {
-        for (q = 0; q < 16; q++) {
-            const uint32_t v = (s[q] << 2) + twp[q]; /* both halves < 2^16: no carry */
+        for (q = 0; q < 16; q += 2) {
+            const uint32_t v = (s[q] << 2) + twp[q], u = (s[q + 1] << 2) + twp[q + 1]; /* halves < 2^16 */
             o[q] = base + (int32_t)(v & 0xFFFFu);
+            o[q + 1] = base + (int32_t)(u & 0xFFFFu);
             o[q + 16] = base + (int32_t)(v >> 16);
+            o[q + 17] = base + (int32_t)(u >> 16);
         }
         return;
     }
