@@ -266,7 +266,7 @@ def render(graph: Graph, plan: Plan, version: str, kernels: str = "optimized") -
         "model.h": env.get_template("model.h.j2").render(ctx),
         "model.c": env.get_template("model.c.j2").render(ctx),
     }
-    extra = [codegen_opt.HEADER] + sorted(em.opt_files) if em.opt_files else []
+    extra = codegen_opt.files(em.opt_files)
     for name in kernel_files(graph) + extra:
         files[name] = (resources.runtime_c() / name).read_text()
     return files, em.layer_bytes

@@ -21,6 +21,15 @@ VSUM = "ebnn_opt_vsum.c"  # the transposed kernels' shared vertical sums
 FILES = {"bdense": "ebnn_opt_dense.c", "bconv": "ebnn_opt_conv.c", "binarize": "ebnn_opt_act.c"}
 
 
+def files(used: set[str]) -> list[str]:
+    """The header and C files of the optimised kernels a model calls: the dense and conv
+    files hold transposed kernels, which need the shared vertical sums."""
+    if not used:
+        return []
+    needed = set(used) | ({VSUM} if used & {FILES["bdense"], FILES["bconv"]} else set())
+    return [HEADER] + sorted(needed)
+
+
 def fused_threshold(graph, op: Op) -> Op | None:
     """The threshold op that alone reads op's accumulator, if any."""
     acc = op.outputs[0]
@@ -104,7 +113,7 @@ def _dense_t(em, op, a, p, src, dst, raw, thr_op, index):
     words = raw.shape[1]
     w = em.const(p + "_wt", "uint32_t", wt)
     t = em.const(p + "_tw", "int32_t", tw)
-    em.opt_files.update((FILES["bdense"], VSUM))
+    em.opt_files.add(FILES["bdense"])
     if thr_op is None:
         return f"ebnn_bdense_t({src}, {w}, {t}, {dst}, {k}, {words}, {n})"
     thr, neg, mod = _thr_consts(em, p, thr_op, index)
@@ -128,8 +137,8 @@ def _conv_t(em, op, a, p, src, dst, raw, thr_op, index):
     w = em.const(p + "_wt", "uint32_t", wt)
     t = em.const(p + "_twp", "uint32_t", optkernels.pair_counts(tw))
     zero_pad = a["pad_mode"] == 0 and any(a["pad"])
-    tt = em.const(p + "_ttap", "int16_t", ttap.reshape(-1)) if zero_pad else "0"
-    em.opt_files.update((FILES["bconv"], VSUM))
+    tt = em.const(p + "_ttap", "uint16_t", ttap.reshape(-1)) if zero_pad else "0"
+    em.opt_files.add(FILES["bconv"])
     geom = em.window(p, op)
     if thr_op is None:
         return f"ebnn_bconv_t({src}, {w}, {t}, {tt}, {dst}, {geom}, {a['pad_mode']})"

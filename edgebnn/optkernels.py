@@ -174,6 +174,7 @@ def transpose_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 CONV_T_RING = 16  # EBNN_OPT_CONV_T_RING in ebnn_opt.h
+CONV_T_MAX_BITS = 576  # EBNN_OPT_CONV_T_MAX_BITS: the window's list is on the stack
 TW_BIAS = 4096  # EBNN_OPT_TW_BIAS
 
 
@@ -191,18 +192,18 @@ def fits_conv_t(k: int, kh: int, kw: int, wc: int, stride_w: int, dil_w: int, ou
     """The transposed convolution (ebnn_bconv_t): unit horizontal stride and dilation, the
     window within the dense limit, and every listed entry within 16 bits."""
     cs = 32 * wc + 1
-    return (stride_w == 1 and dil_w == 1 and T_MIN_K <= int(k) and kh * kw * 32 * wc <= T_MAX_BITS
+    return (stride_w == 1 and dil_w == 1 and T_MIN_K <= int(k) and kh * kw * 32 * wc <= CONV_T_MAX_BITS
             and kw < CONV_T_RING and kh <= 32 and (out_w + kw - 1) * kh * cs <= 0xFFFF)
 
 
 def transpose_conv(rows: np.ndarray, kh: int, kw: int, wc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Conv rows (n, kh * kw * wc words, taps row-major) -> (blocks of the kw * kh taps
     column-major, each 32 * wc bits then a 0 word; per-output 1-bit counts; per tap
-    (column-major) and output 1-bit counts, int16)."""
+    (column-major) and output 1-bit counts, uint16)."""
     n = len(rows)
     bits = _bits(rows).reshape(n, kh, kw, 32 * wc).transpose(0, 2, 1, 3)
     per_tap = bits.sum(axis=3).reshape(n, kw * kh)
     cols = np.zeros((n, kw, kh, 32 * wc + 1), np.uint64)
     cols[..., :-1] = bits
     words = _lane_blocks(cols.reshape(n, -1))
-    return words.reshape(-1), per_tap.sum(axis=1).astype(np.int32), per_tap.T.astype(np.int16).copy()
+    return words.reshape(-1), per_tap.sum(axis=1).astype(np.int32), per_tap.T.astype(np.uint16).copy()

@@ -221,10 +221,14 @@ void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw,
  * input pixel is listed once per output row rather than once per tap. */
 #define EBNN_OPT_CONV_T_RING 16
 #define EBNN_OPT_TW_BIAS 4096 /* > 2 T and 4 S + 4096 < 2^16 for rows <= EBNN_OPT_T_MAX_BITS */
-#define EBNN_OPT_CONV_T_CAP (EBNN_OPT_T_MAX_BITS + EBNN_OPT_T_MAX_BITS / 4 + 32)
-void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const int16_t *ttap, int32_t *out,
+/* Windows of at most EBNN_OPT_CONV_T_MAX_BITS packed bits; the list (on the stack) holds
+ * any window and 16 entries of padding, and its spare room sets how often the live columns
+ * move to the front. */
+#define EBNN_OPT_CONV_T_MAX_BITS 576
+#define EBNN_OPT_CONV_T_CAP 704
+void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, int32_t *out,
                   const ebnn_window *g, int32_t pad_mode);
-void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const int16_t *ttap, uint32_t *out,
+void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, uint32_t *out,
                       const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod);
 
 #endif

@@ -180,7 +180,7 @@ static inline int32_t ebnn_conv_t_acc(const uint32_t *s, const uint32_t *twp, in
     return 4 * ebnn_conv_t_lane(s, q) + ebnn_conv_t_lane(twp, q);
 }
 
-static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const int16_t *ttap, const ebnn_window *g,
+static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const uint16_t *ttap, const ebnn_window *g,
                         int32_t pad_mode, ebnn_conv_t_emit emit, const ebnn_conv_t_out *c)
 {
     ebnn_band bd;
@@ -223,7 +223,7 @@ static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const int16_t *tt
                         uint32_t m = bd.missing[(ow + j) & (EBNN_OPT_CONV_T_RING - 1)];
                         int32_t i;
                         for (i = 0; m; i++, m >>= 1) {
-                            const int16_t *tt = ttap + (j * g->k_h + i) * g->out_c + 32 * b;
+                            const uint16_t *tt = ttap + (j * g->k_h + i) * g->out_c + 32 * b;
                             for (q = 0; (m & 1u) && q < 32 && 32 * b + q < g->out_c; q++) {
                                 corr[q] += 2 * tt[q];
                             }
@@ -259,7 +259,7 @@ static void ebnn_conv_t_ints(const ebnn_conv_t_out *c, int32_t pixel, int32_t b,
     }
 }
 
-void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const int16_t *ttap, int32_t *out,
+void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, int32_t *out,
                   const ebnn_window *g, int32_t pad_mode)
 {
     ebnn_conv_t_out c = {0, 0, 0, 0, 0, 1};
@@ -287,7 +287,7 @@ static void ebnn_conv_t_bits(const ebnn_conv_t_out *c, int32_t pixel, int32_t b,
     ((uint32_t *)c->out)[pixel * EBNN_WORDS(c->out_c) + b] = bits;
 }
 
-void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const int16_t *ttap, uint32_t *out,
+void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, uint32_t *out,
                       const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod)
 {
     ebnn_conv_t_out c;
