@@ -55,7 +55,7 @@ def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
         thr_op = fused_threshold(g, op)
         if op.kind == "bdense" and optkernels.fits_t(a["k"], raw.shape[1]):
             return _dense_t(em, op, a, p, src, dst, raw, thr_op, index)
-        if op.kind == "bconv" and _conv_t_fits(em, op):
+        if op.kind == "bconv" and index in em.plan.scratch:  # optkernels.reserve_scratch
             return _conv_t(em, op, a, p, src, dst, raw, thr_op, index)
         small = not optkernels.fits(raw.shape[1])
         if small and (op.kind != "bdense" or thr_op is None):
@@ -121,14 +121,6 @@ def _dense_t(em, op, a, p, src, dst, raw, thr_op, index):
     return f"ebnn_bdense_thr_t({src}, {w}, {t}, {bits}, {k}, {words}, {n}, {thr}, {neg}, {mod})"
 
 
-def _conv_t_fits(em, op: Op) -> bool:
-    a = op.attrs
-    cin = em.graph.tensors[op.inputs[0]].channels
-    kh, kw = a["kernel"]
-    return optkernels.fits_conv_t(kh * kw * cin, kh, kw, (cin + 31) // 32, a["stride"][1], a["dilation"][1],
-                                  a["out_hw"][1])
-
-
 def _conv_t(em, op, a, p, src, dst, raw, thr_op, index):
     """Transposed convolution (ebnn_bconv_t / ebnn_bconv_thr_t): per output pixel, vertical
     sums of the weights over the window's set input bits, listed once per input column."""
@@ -140,8 +132,10 @@ def _conv_t(em, op, a, p, src, dst, raw, thr_op, index):
     tt = em.const(p + "_ttap", "uint16_t", ttap.reshape(-1)) if zero_pad else "0"
     em.opt_files.add(FILES["bconv"])
     geom = em.window(p, op)
+    scratch = f"((uint32_t *)(a + {em.plan.scratch[index]})), {a['scratch_bytes'] // 4}"
     if thr_op is None:
-        return f"ebnn_bconv_t({src}, {w}, {t}, {tt}, {dst}, {geom}, {a['pad_mode']})"
+        return f"ebnn_bconv_t({src}, {w}, {t}, {tt}, {dst}, {geom}, {a['pad_mode']}, {scratch})"
     thr, neg, mod = _thr_consts(em, p, thr_op, index)
     bits = em.ptr(thr_op.outputs[0], True)
-    return f"ebnn_bconv_thr_t({src}, {w}, {t}, {tt}, {bits}, {geom}, {a['pad_mode']}, {thr}, {neg}, {mod})"
+    return (f"ebnn_bconv_thr_t({src}, {w}, {t}, {tt}, {bits}, {geom}, {a['pad_mode']}, {thr}, {neg}, {mod}, "
+            f"{scratch})")

@@ -63,7 +63,7 @@ def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", ke
     layers stored for the smallest flash ("size") or a direct inner loop ("speed");
     ``kernels``: "optimized" (default) or "reference" (the portable kernels)."""
     tgt = targets.get(target).with_budget(sram, flash)
-    graph = lowered(model, weights)
+    graph = optkernels.reserve_scratch(lowered(model, weights), optkernels.check_variant(kernels))
     plan = planner.plan(graph)
     files, layer_bytes = codegen.render(graph, plan, __version__, optkernels.check_variant(kernels))
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))

@@ -174,26 +174,45 @@ def transpose_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 CONV_T_RING = 16  # EBNN_OPT_CONV_T_RING in ebnn_opt.h
-CONV_T_MAX_BITS = 576  # EBNN_OPT_CONV_T_MAX_BITS: the window's list is on the stack
-TW_BIAS = 4096  # EBNN_OPT_TW_BIAS
+TW_BIAS = 4096  # EBNN_OPT_TW_BIAS: > 2 T and 4 S + TW_BIAS < 2^16 for windows <= T_MAX_BITS
 
 
 def pair_counts(tw: np.ndarray) -> np.ndarray:
-    """Per-output 1-bit counts -> uint32 words, 16 per block of 32 outputs: TW_BIAS - 2 T of
-    outputs 32 b + q (low half) and 32 b + q + 16 (high half)."""
-    nb = (len(tw) + 31) // 32
-    v = np.full(nb * 32, TW_BIAS, np.int64)
+    """Per-output 1-bit counts -> uint32 words, one per two adjacent outputs: TW_BIAS - 2 T of
+    output 2 q (low half) and 2 q + 1 (high half)."""
+    v = np.full(2 * ((len(tw) + 1) // 2), TW_BIAS, np.int64)
     v[:len(tw)] -= 2 * np.asarray(tw, np.int64)
-    v = v.reshape(nb, 2, 16)
-    return (v[:, 0] | (v[:, 1] << 16)).astype(np.uint32).reshape(-1)
+    return (v[0::2] | (v[1::2] << 16)).astype(np.uint32)
 
 
-def fits_conv_t(k: int, kh: int, kw: int, wc: int, stride_w: int, dil_w: int, out_w: int) -> bool:
-    """The transposed convolution (ebnn_bconv_t): unit horizontal stride and dilation, the
-    window within the dense limit, and every listed entry within 16 bits."""
-    cs = 32 * wc + 1
-    return (stride_w == 1 and dil_w == 1 and T_MIN_K <= int(k) and kh * kw * 32 * wc <= CONV_T_MAX_BITS
-            and kw < CONV_T_RING and kh <= 32 and (out_w + kw - 1) * kh * cs <= 0xFFFF)
+def conv_t_list(graph, op) -> int:
+    """Entries of the list the transposed convolution (ebnn_bconv_t) keeps for op, 0 when op
+    does not take it: binary weights, unit horizontal stride and dilation, a window of at
+    most T_MAX_BITS packed bits.  The list holds the window and 16 entries of padding, plus
+    two columns of spare room so the live columns move to the front at most every other
+    column."""
+    a = op.attrs
+    if op.kind != "bconv" or a.get("format", "bits") != "bits" or "mask" in a:
+        return 0
+    cin = graph.tensors[op.inputs[0]].channels
+    (kh, kw), wc = a["kernel"], (cin + 31) // 32
+    window, column = kh * kw * 32 * wc, kh * 32 * wc
+    if a["stride"][1] != 1 or a["dilation"][1] != 1 or kh * kw * cin < T_MIN_K or window > T_MAX_BITS \
+            or kw >= CONV_T_RING or kh > 32:
+        return 0
+    return window + 16 + 4 * column
+
+
+def reserve_scratch(graph, kernels: str = "optimized"):
+    """Arena scratch (planner ``scratch_bytes``) for the lists of the transposed convolutions
+    the optimised kernels will run; none with the portable kernels."""
+    for op in graph.ops:
+        n = conv_t_list(graph, op) if kernels == "optimized" else 0
+        if n:
+            op.attrs["scratch_bytes"] = 4 * n
+        else:
+            op.attrs.pop("scratch_bytes", None)
+    return graph
 
 
 def transpose_conv(rows: np.ndarray, kh: int, kw: int, wc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -205,5 +224,16 @@ def transpose_conv(rows: np.ndarray, kh: int, kw: int, wc: int) -> tuple[np.ndar
     per_tap = bits.sum(axis=3).reshape(n, kw * kh)
     cols = np.zeros((n, kw, kh, 32 * wc + 1), np.uint64)
     cols[..., :-1] = bits
-    words = _lane_blocks(cols.reshape(n, -1))
+    words = _lane_blocks(_pair_lanes(cols.reshape(n, -1)))
     return words.reshape(-1), per_tap.sum(axis=1).astype(np.int32), per_tap.T.astype(np.uint16).copy()
+
+
+def _pair_lanes(rows: np.ndarray) -> np.ndarray:
+    """Rows reordered so that lane q < 16 of each block of 32 holds output 2 q and lane q + 16
+    output 2 q + 1: the vertical sums' 16-bit halves (lanes q, q + 16) are then two adjacent
+    outputs, written by one double store."""
+    n = len(rows)
+    nb = (n + 31) // 32
+    padded = np.zeros((nb * 32,) + rows.shape[1:], rows.dtype)
+    padded[:n] = rows
+    return padded.reshape(nb, 16, 2, -1).transpose(0, 2, 1, 3).reshape(nb * 32, -1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import __version__, codegen, frontend, passes, planner, sizes, targets
+from . import __version__, codegen, frontend, optkernels, passes, planner, sizes, targets
 from . import report as reports
 
 RATES = (0.5, 0.25, 0.1, 0.05, 0.02)
@@ -19,7 +19,7 @@ MAX_LAYERS = 3
 
 
 def _analyse(graph, tgt) -> dict:
-    low = passes.lower(graph)
+    low = optkernels.reserve_scratch(passes.lower(graph))
     plan = planner.plan(low)
     files, layer_bytes = codegen.render(low, plan, __version__)
     return reports.build(low, plan, tgt, layer_bytes, sizes.measure(files, tgt))

@@ -176,26 +176,35 @@ static inline int32_t ebnn_opt_ctz(uint32_t x)
 #endif
 }
 
-/* Appends base + i for every set bit i of x to lp; returns the new end.  Thumb-2 has
- * RBIT: reversed once, each bit is then one CLZ and cleared by its own mask. */
-static inline uint16_t *ebnn_opt_list_word(uint32_t x, uint32_t base, uint16_t *lp)
-{
+/* Appends base + i for every set bit i of x to lp; returns the new end (16- and 32-bit
+ * lists).  Thumb-2 has RBIT: reversed once, each bit is then one CLZ and cleared by its
+ * own mask. */
 #if defined(__GNUC__) && defined(__thumb2__)
-    uint32_t y;
-    __asm__("rbit %0, %1" : "=r"(y) : "r"(x));
-    while (y) {
-        const uint32_t t = (uint32_t)__builtin_clz(y);
-        *lp++ = (uint16_t)(base + t);
-        y &= ~(0x80000000u >> t);
+#define EBNN_OPT_LIST_WORD(NAME, T)                                                                                    \
+    static inline T *NAME(uint32_t x, uint32_t base, T *lp)                                                            \
+    {                                                                                                                  \
+        uint32_t y;                                                                                                    \
+        __asm__("rbit %0, %1" : "=r"(y) : "r"(x));                                                                     \
+        while (y) {                                                                                                    \
+            const uint32_t t = (uint32_t)__builtin_clz(y);                                                             \
+            *lp++ = (T)(base + t);                                                                                     \
+            y &= ~(0x80000000u >> t);                                                                                  \
+        }                                                                                                              \
+        return lp;                                                                                                     \
     }
-    return lp;
+#else
+#define EBNN_OPT_LIST_WORD(NAME, T)                                                                                    \
+    static inline T *NAME(uint32_t x, uint32_t base, T *lp)                                                            \
+    {                                                                                                                  \
+        while (x) {                                                                                                    \
+            *lp++ = (T)(base + (uint32_t)ebnn_opt_ctz(x));                                                             \
+            x &= x - 1u;                                                                                               \
+        }                                                                                                              \
+        return lp;                                                                                                     \
+    }
 #endif
-    while (x) {
-        *lp++ = (uint16_t)(base + (uint32_t)ebnn_opt_ctz(x));
-        x &= x - 1u;
-    }
-    return lp;
-}
+EBNN_OPT_LIST_WORD(ebnn_opt_list_word, uint16_t)
+EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
 
 /* Transposed dense kernels (ebnn_opt_dense.c): w holds ceil(n / 32) blocks of
  * 32 * words + 1 words (word i: bit q = weight bit of output 32 b + q at input bit i of
@@ -205,6 +214,7 @@ static inline uint16_t *ebnn_opt_list_word(uint32_t x, uint32_t base, uint16_t *
 #define EBNN_OPT_T_HI 8
 int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
 void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
+void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
                    int32_t n);
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
@@ -212,23 +222,21 @@ void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw,
 
 /* Transposed binary convolution (ebnn_opt_conv.c), stride_w = dil_w = 1: w holds
  * ceil(out_c / 32) blocks of k_w * k_h taps, column-major (tap (i, j) at j * k_h + i),
- * each 32 * words(in_c) + 1 words (word c: bit q = weight bit of output 32 b + q at input
- * channel c, padding included; then a 0 word); with T_o the number of 1 weight bits of
- * output o, twp[16 b + q] holds EBNN_OPT_TW_BIAS - 2 T_o of outputs o = 32 b + q (low
- * half) and 32 b + q + 16 (high half); ttap[t * out_c + o] counts them per tap t (pad_mode
- * 0 with padding; else unused).
- * The set input bits are listed per input column of the current band of rows, so an
- * input pixel is listed once per output row rather than once per tap. */
+ * each 32 * words(in_c) + 1 words: word c holds the block's 32 weight bits at input
+ * channel c (padding channels 0), lane q < 16 for channel 2 q of the block and lane q + 16
+ * for channel 2 q + 1; then a 0 word.  With T_o the number of 1 weight bits of output o,
+ * twp[o / 2] holds EBNN_OPT_TW_BIAS - 2 T_o of outputs o (low half) and o + 1 (high half),
+ * o even; ttap[t * out_c + o] counts them per tap t (pad_mode 0 with padding; else unused).
+ * The set input bits are listed per input column of the current band of rows, so an input
+ * pixel is listed once per output row rather than once per tap. */
 #define EBNN_OPT_CONV_T_RING 16
 #define EBNN_OPT_TW_BIAS 4096 /* > 2 T and 4 S + 4096 < 2^16 for rows <= EBNN_OPT_T_MAX_BITS */
-/* Windows of at most EBNN_OPT_CONV_T_MAX_BITS packed bits; the list (on the stack) holds
- * any window and 16 entries of padding, and its spare room sets how often the live columns
- * move to the front. */
-#define EBNN_OPT_CONV_T_MAX_BITS 576
-#define EBNN_OPT_CONV_T_CAP 704
+/* list: cap entries of scratch (the arena, planned per layer), at least the window's
+ * packed bits + 16; the spare room sets how often the live columns move to the front. */
 void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, int32_t *out,
-                  const ebnn_window *g, int32_t pad_mode);
+                  const ebnn_window *g, int32_t pad_mode, uint32_t *list, int32_t cap);
 void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, uint32_t *out,
-                      const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod);
+                      const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod,
+                      uint32_t *list, int32_t cap);
 
 #endif

@@ -103,7 +103,8 @@ void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, co
  * weights through ttap). */
 
 typedef struct {
-    uint16_t list[EBNN_OPT_CONV_T_CAP];
+    uint32_t *list;
+    int32_t cap;
     int32_t start[EBNN_OPT_CONV_T_RING], ones[EBNN_OPT_CONV_T_RING];
     uint32_t missing[EBNN_OPT_CONV_T_RING]; /* pad_mode 0: tap rows outside the image */
     int32_t end;
@@ -116,12 +117,23 @@ static void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_windo
 {
     const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, r = s & (EBNN_OPT_CONV_T_RING - 1);
     const int32_t iw = s - g->pad_left;
-    uint16_t *lp;
+    uint32_t *lp;
     int32_t i, c;
-    if (bd->end + g->k_h * 32 * wc + 16 > EBNN_OPT_CONV_T_CAP) {
+    if (bd->end + g->k_h * 32 * wc + 16 > bd->cap) {
         const int32_t first = s >= g->k_w - 1 ? bd->start[(s - g->k_w + 1) & (EBNN_OPT_CONV_T_RING - 1)] : 0;
-        for (c = first; c < bd->end; c++) {
-            bd->list[c - first] = bd->list[c];
+        const uint32_t *from = bd->list + first;
+        uint32_t *to = bd->list;
+        for (c = (bd->end - first + 7) >> 3; c > 0; c--, from += 8, to += 8) { /* 8 at a time: LDM / STM */
+            const uint32_t e0 = from[0], e1 = from[1], e2 = from[2], e3 = from[3];
+            const uint32_t e4 = from[4], e5 = from[5], e6 = from[6], e7 = from[7];
+            to[0] = e0;
+            to[1] = e1;
+            to[2] = e2;
+            to[3] = e3;
+            to[4] = e4;
+            to[5] = e5;
+            to[6] = e6;
+            to[7] = e7;
         }
         for (c = s - g->k_w + 1; c < s; c++) {
             if (c >= 0) {
@@ -139,11 +151,11 @@ static void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_windo
         if (ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w) {
             const uint32_t *ip = in + (ih * g->in_w + iw) * wc;
             for (c = 0; c < wc; c++) {
-                lp = ebnn_opt_list_word(ip[c], base + (uint32_t)(32 * c), lp);
+                lp = ebnn_opt_list_word32(ip[c], base + (uint32_t)(32 * c), lp);
             }
         } else if (pad_mode < 0) {
             for (c = 0; c < g->in_c; c++) {
-                *lp++ = (uint16_t)(base + (uint32_t)c);
+                *lp++ = base + (uint32_t)c;
             }
         } else if (pad_mode == 0) {
             bd->missing[r] |= 1u << i;
@@ -162,32 +174,36 @@ typedef struct {
     int32_t out_c, mod;
 } ebnn_conv_t_out;
 
-/* Writes channels 32 b .. of one pixel from the block's lane sums s (see ebnn_opt_vsum):
+/* Writes channels 32 b .. of one pixel from the block's lane sums s (see ebnn_opt_vsum;
+ * the weights put channels 2 q and 2 q + 1 in the two halves of s[q]):
  * d = base + 4 S - 2 tw (+ corr, the zero-padding correction, when not null).  twp[q]
- * holds EBNN_OPT_TW_BIAS - 2 tw of lanes q and q + 16 in its halves, so one add of
- * 4 s[q] gives both lanes' 4 S - 2 tw, biased to stay non-negative. */
+ * holds EBNN_OPT_TW_BIAS - 2 tw of the same two channels, so one add of 4 s[q] gives
+ * both channels' 4 S - 2 tw, biased to stay non-negative. */
 typedef void (*ebnn_conv_t_emit)(const ebnn_conv_t_out *c, int32_t pixel, int32_t b, const uint32_t *s, int32_t base,
                                  const int32_t *corr);
 
 static inline int32_t ebnn_conv_t_lane(const uint32_t *s, int32_t q)
 {
-    return (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16);
+    return (int32_t)(q & 1 ? s[q >> 1] >> 16 : s[q >> 1] & 0xFFFFu);
 }
 
-/* 4 S - 2 tw of lane q, biased by EBNN_OPT_TW_BIAS. */
+/* 4 S - 2 tw of channel q of the block, biased by EBNN_OPT_TW_BIAS. */
 static inline int32_t ebnn_conv_t_acc(const uint32_t *s, const uint32_t *twp, int32_t q)
 {
     return 4 * ebnn_conv_t_lane(s, q) + ebnn_conv_t_lane(twp, q);
 }
 
 static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const uint16_t *ttap, const ebnn_window *g,
-                        int32_t pad_mode, ebnn_conv_t_emit emit, const ebnn_conv_t_out *c)
+                        int32_t pad_mode, ebnn_conv_t_emit emit, const ebnn_conv_t_out *c, uint32_t *list,
+                        int32_t cap)
 {
     ebnn_band bd;
     uint32_t s[16];
     int32_t corr[32];
     const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, taps = g->k_h * g->k_w, col = g->k_h * cs;
     int32_t oh, ow;
+    bd.list = list;
+    bd.cap = cap;
     for (oh = 0; oh < g->out_h; oh++) {
         int32_t next = 0;
         bd.end = 0;
@@ -208,12 +224,16 @@ static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const uint16_t *t
                 }
             }
             n = bd.end - bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)];
-            while (n & 15) { /* pad to whole 16s with the window's first 0 word */
-                bd.list[bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)] + n++] = (uint16_t)(ow * col + 32 * wc);
+            {
+                uint32_t *e = bd.list + bd.end;
+                const uint32_t zero = (uint32_t)(ow * col + 32 * wc);
+                for (; n & 15; n++) { /* pad to whole 16s with the window's first 0 word */
+                    *e++ = zero;
+                }
             }
             for (b = 0; 32 * b < g->out_c; b++) {
                 const uint32_t *wb = w + b * taps * cs;
-                ebnn_opt_vsum(bd.list + bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)], n,
+                ebnn_opt_vsum32(bd.list + bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)], n,
                               (const uint32_t *)((uintptr_t)wb - (uintptr_t)(ow * col) * 4u), s);
                 if (miss) { /* ONNX zero padding: the missing taps' weights are not mismatches */
                     for (q = 0; q < 32; q++) {
@@ -236,6 +256,51 @@ static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const uint16_t *t
     }
 }
 
+/* A whole block without corrections: o[2 q] and o[2 q + 1] from the halves of
+ * 4 s[q] + twp[q] (both < 2^16: no carry between them), plus base. */
+#if defined(__GNUC__) && defined(__thumb2__) && defined(__ARM_FEATURE_DSP)
+/* 4 words at a time: two LDMs, an add and UXTAH / add-with-shift per word, one STM of the 8
+ * results (the registers are fixed so that the STM writes them in channel order). */
+static void ebnn_conv_t_block(const uint32_t *s, const uint32_t *twp, int32_t base, int32_t *o)
+{
+    int32_t k;
+    for (k = 0; k < 4; k++) {
+        register uint32_t t0 __asm__("r2"), v0 __asm__("r3"), t1 __asm__("r4"), v1 __asm__("r5");
+        register uint32_t t2 __asm__("r6"), v2 __asm__("r8"), t3 __asm__("r9"), v3 __asm__("r10");
+        __asm__ volatile("ldmia %[s]!, {%[v0], %[v1], %[v2], %[v3]}\n\t"
+                         "ldmia %[t]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"
+                         "add %[v0], %[t0], %[v0], lsl #2\n\t"
+                         "uxtah %[t0], %[b], %[v0]\n\t"
+                         "add %[v0], %[b], %[v0], lsr #16\n\t"
+                         "add %[v1], %[t1], %[v1], lsl #2\n\t"
+                         "uxtah %[t1], %[b], %[v1]\n\t"
+                         "add %[v1], %[b], %[v1], lsr #16\n\t"
+                         "add %[v2], %[t2], %[v2], lsl #2\n\t"
+                         "uxtah %[t2], %[b], %[v2]\n\t"
+                         "add %[v2], %[b], %[v2], lsr #16\n\t"
+                         "add %[v3], %[t3], %[v3], lsl #2\n\t"
+                         "uxtah %[t3], %[b], %[v3]\n\t"
+                         "add %[v3], %[b], %[v3], lsr #16\n\t"
+                         "stmia %[o]!, {%[t0], %[v0], %[t1], %[v1], %[t2], %[v2], %[t3], %[v3]}"
+                         : [s] "+r"(s), [t] "+r"(twp), [o] "+r"(o), [t0] "=&r"(t0), [v0] "=&r"(v0), [t1] "=&r"(t1),
+                           [v1] "=&r"(v1), [t2] "=&r"(t2), [v2] "=&r"(v2), [t3] "=&r"(t3), [v3] "=&r"(v3)
+                         : [b] "r"(base)
+                         : "memory");
+    }
+}
+#else
+static void ebnn_conv_t_block(const uint32_t *s, const uint32_t *twp, int32_t base, int32_t *o)
+{
+    const uint32_t *const end = s + 16;
+    do {
+        const uint32_t v = (*s++ << 2) + *twp++;
+        o[0] = base + (int32_t)(v & 0xFFFFu);
+        o[1] = base + (int32_t)(v >> 16);
+        o += 2;
+    } while (s != end);
+}
+#endif
+
 static void ebnn_conv_t_ints(const ebnn_conv_t_out *c, int32_t pixel, int32_t b, const uint32_t *s, int32_t base,
                              const int32_t *corr)
 {
@@ -245,13 +310,7 @@ static void ebnn_conv_t_ints(const ebnn_conv_t_out *c, int32_t pixel, int32_t b,
     int32_t q;
     base -= EBNN_OPT_TW_BIAS;
     if (nq == 32 && !corr) {
-        for (q = 0; q < 16; q += 2) {
-            const uint32_t v = (s[q] << 2) + twp[q], u = (s[q + 1] << 2) + twp[q + 1]; /* halves < 2^16 */
-            o[q] = base + (int32_t)(v & 0xFFFFu);
-            o[q + 1] = base + (int32_t)(u & 0xFFFFu);
-            o[q + 16] = base + (int32_t)(v >> 16);
-            o[q + 17] = base + (int32_t)(u >> 16);
-        }
+        ebnn_conv_t_block(s, twp, base, o);
         return;
     }
     for (q = 0; q < nq; q++) {
@@ -260,13 +319,13 @@ static void ebnn_conv_t_ints(const ebnn_conv_t_out *c, int32_t pixel, int32_t b,
 }
 
 void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, int32_t *out,
-                  const ebnn_window *g, int32_t pad_mode)
+                  const ebnn_window *g, int32_t pad_mode, uint32_t *list, int32_t cap)
 {
     ebnn_conv_t_out c = {0, 0, 0, 0, 0, 1};
     c.out = out;
     c.twp = twp;
     c.out_c = g->out_c;
-    ebnn_conv_t(in, w, ttap, g, pad_mode, ebnn_conv_t_ints, &c);
+    ebnn_conv_t(in, w, ttap, g, pad_mode, ebnn_conv_t_ints, &c, list, cap);
 }
 
 static void ebnn_conv_t_bits(const ebnn_conv_t_out *c, int32_t pixel, int32_t b, const uint32_t *s, int32_t base,
@@ -288,7 +347,8 @@ static void ebnn_conv_t_bits(const ebnn_conv_t_out *c, int32_t pixel, int32_t b,
 }
 
 void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, uint32_t *out,
-                      const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod)
+                      const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod,
+                      uint32_t *list, int32_t cap)
 {
     ebnn_conv_t_out c;
     c.out = out;
@@ -297,5 +357,5 @@ void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp
     c.neg = neg;
     c.out_c = g->out_c;
     c.mod = mod;
-    ebnn_conv_t(in, w, ttap, g, pad_mode, ebnn_conv_t_bits, &c);
+    ebnn_conv_t(in, w, ttap, g, pad_mode, ebnn_conv_t_bits, &c, list, cap);
 }

@@ -100,57 +100,52 @@ static void ebnn_opt_lanes16(const uint32_t *p, uint32_t *s)
 #undef EBNN_BYTES_TO_LANES
 }
 
-/* Vertical sums of w[list[i]] (n a multiple of 16) as 16-bit lanes: s[q] holds the
- * sums of bits q (low half) and q + 16 (high half).  Level 1 (registers): Harley-Seal
- * per 16 listed words; its 16s are buffered and summed 16 at a time by level 2 into
- * planes p[4..7]; the 256s of that ripple into p[8..]. */
-/* GCC's pre-allocation scheduling hoists the 16 loads and spills the planes on Cortex-M
- * (13 registers): without it the level-1 loop runs spill-free (7.2 instead of 8.1
- * instructions per listed word on Cortex-M4). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__arm__)
-__attribute__((optimize("no-schedule-insns")))
-#endif
-void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s)
+/* Level 2: adds the 16s of m level-1 chunks (buf) into the planes p[4..] (a full buffer by
+ * Harley-Seal, then its 256s into p[8..]; a short tail one by one); returns the new top (one
+ * past the highest plane that may be set). */
+static int32_t ebnn_opt_level2(const uint32_t *buf, int32_t m, uint32_t *p, int32_t top)
 {
-    uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u;
-    uint32_t p[16], buf[16];
-    int32_t l, top = 8, q, chunks = n >> 4;
-    for (l = 4; l < 16; l++) {
-        p[l] = 0u;
-    }
-    while (chunks > 0) {
-        const int32_t m = chunks < 16 ? chunks : 16;
-        int32_t i;
-        chunks -= m;
-        for (i = 0; i < m; i++, list += 16) {
-#define EBNN_LOAD_W(i) w[list[i]]
-            EBNN_HS16(EBNN_LOAD_W, buf[i]);
-#undef EBNN_LOAD_W
+    int32_t i, l;
+    if (m == 16) {
+        uint32_t c = ebnn_opt_hs_words(buf, p + 4);
+        for (l = 8; c && l < 16; l++) {
+            const uint32_t t = p[l] & c;
+            p[l] ^= c;
+            c = t;
         }
-        if (m == 16) { /* level 2, then its 256s */
-            uint32_t c = ebnn_opt_hs_words(buf, p + 4);
+        return l > top ? l : top;
+    }
+    {
+        uint32_t p4 = p[4], p5 = p[5], p6 = p[6], p7 = p[7];
+        for (i = 0; i < m; i++) { /* a short tail: each 16s word rippled through p4..p7 */
+            uint32_t c = buf[i], t;
+            t = p4 & c;
+            p4 ^= c;
+            c = p5 & t;
+            p5 ^= t;
+            t = p6 & c;
+            p6 ^= c;
+            c = p7 & t;
+            p7 ^= t;
             for (l = 8; c && l < 16; l++) {
-                const uint32_t t = p[l] & c;
-                p[l] ^= c;
-                c = t;
-            }
-            top = l > top ? l : top;
-            continue;
-        }
-        for (i = 0; i < m; i++) { /* a short tail of 16s: rippled one by one */
-            uint32_t c = buf[i];
-            for (l = 4; c && l < 16; l++) {
-                const uint32_t t = p[l] & c;
+                t = p[l] & c;
                 p[l] ^= c;
                 c = t;
             }
             top = l > top ? l : top;
         }
+        p[4] = p4;
+        p[5] = p5;
+        p[6] = p6;
+        p[7] = p7;
     }
-    p[0] = ones;
-    p[1] = twos;
-    p[2] = fours;
-    p[3] = eights;
+    return top;
+}
+
+/* The planes p[0..top) as 16-bit lane counts s (see ebnn_opt_lanes16). */
+static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
+{
+    int32_t q;
     ebnn_opt_lanes16(p, s);
     if (top > 8) { /* counts of 256 and more: the planes above add in at weight 256 */
         uint32_t hi[16];
@@ -161,3 +156,102 @@ void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t 
     }
 }
 
+/* Vertical sums of w[list[i]] (n a multiple of 16) as 16-bit lanes: s[q] holds the sums of
+ * bits q (low half) and q + 16 (high half).  Level 1 (registers): Harley-Seal per 16 listed
+ * words; its 16s are buffered and summed by level 2.  GCC's pre-allocation scheduling hoists
+ * the 16 loads and spills the planes on Cortex-M (13 registers): without it level 1 runs
+ * spill-free.  Defined for 16-bit lists (dense: on the stack) and 32-bit ones (convolution:
+ * in the arena; pairs of entries load with one LDRD). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__arm__)
+#define EBNN_OPT_NO_SCHED __attribute__((optimize("no-schedule-insns")))
+#else
+#define EBNN_OPT_NO_SCHED
+#endif
+#define EBNN_OPT_VSUM(NAME, T)                                                                                         \
+    EBNN_OPT_NO_SCHED void NAME(const T *list, int32_t n, const uint32_t *w, uint32_t *s)                              \
+    {                                                                                                                  \
+        uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u;                                                        \
+        uint32_t p[16], buf[16];                                                                                       \
+        int32_t l, top = 8, chunks = n >> 4;                                                                           \
+        for (l = 4; l < 16; l++) {                                                                                     \
+            p[l] = 0u;                                                                                                 \
+        }                                                                                                              \
+        while (chunks > 0) {                                                                                           \
+            const int32_t m = chunks < 16 ? chunks : 16;                                                               \
+            int32_t i;                                                                                                 \
+            chunks -= m;                                                                                               \
+            for (i = 0; i < m; i++, list += 16) {                                                                      \
+                EBNN_HS16(EBNN_LOAD_W, buf[i]);                                                                        \
+            }                                                                                                          \
+            top = ebnn_opt_level2(buf, m, p, top);                                                                     \
+        }                                                                                                              \
+        p[0] = ones;                                                                                                   \
+        p[1] = twos;                                                                                                   \
+        p[2] = fours;                                                                                                  \
+        p[3] = eights;                                                                                                 \
+        ebnn_opt_counts(p, top, s);                                                                                    \
+    }
+#define EBNN_LOAD_W(i) w[list[i]]
+EBNN_OPT_VSUM(ebnn_opt_vsum, uint16_t)
+#if defined(__GNUC__) && defined(__thumb2__)
+/* Thumb-2: one LDRD loads two 32-bit entries, so a chunk of 16 costs 8 + 16 loads and the
+ * 75 logic instructions of its 15 carry-save adders (GCC does not pair the loads itself).
+ * CSA(h, acc, c): acc + h + c -> acc (weight 1) and h (weight 2), u a temporary. */
+#define EBNN_ASM_CSA(h, acc, c)                                                                                        \
+    "eor %[u], %[" acc "], %[" h "]\n\t"                                                                             \
+    "and %[" h "], %[" acc "], %[" h "]\n\t"                                                                         \
+    "eor %[" acc "], %[u], %[" c "]\n\t"                                                                             \
+    "and %[u], %[u], %[" c "]\n\t"                                                                                   \
+    "orr %[" h "], %[" h "], %[u]\n\t"
+#define EBNN_ASM_PAIR(h)                                                                                               \
+    "ldrd %[" h "], %[y], [%[lp]], #8\n\t"                                                                           \
+    "ldr %[" h "], [%[w], %[" h "], lsl #2]\n\t"                                                                     \
+    "ldr %[y], [%[w], %[y], lsl #2]\n\t"
+EBNN_OPT_NO_SCHED void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s)
+{
+    uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u;
+    uint32_t p[16], buf[16];
+    int32_t l, top = 8, chunks = n >> 4;
+    for (l = 4; l < 16; l++) {
+        p[l] = 0u;
+    }
+    while (chunks > 0) {
+        const int32_t m = chunks < 16 ? chunks : 16;
+        int32_t i;
+        chunks -= m;
+        for (i = 0; i < m; i++) {
+            uint32_t a, b, c, d, y, u;
+            __asm__(EBNN_ASM_PAIR("a") EBNN_ASM_CSA("a", "ones", "y") /* a: twos A */
+                    EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")   /* b: twos B */
+                    EBNN_ASM_CSA("a", "twos", "b")                      /* a: fours A */
+                    EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")
+                    EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")
+                    EBNN_ASM_CSA("b", "twos", "c")                      /* b: fours B */
+                    EBNN_ASM_CSA("a", "fours", "b")                     /* a: eights A */
+                    EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")
+                    EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")
+                    EBNN_ASM_CSA("b", "twos", "c")                      /* b: fours A */
+                    EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")
+                    EBNN_ASM_PAIR("d") EBNN_ASM_CSA("d", "ones", "y")
+                    EBNN_ASM_CSA("c", "twos", "d")                      /* c: fours B */
+                    EBNN_ASM_CSA("b", "fours", "c")                     /* b: eights B */
+                    EBNN_ASM_CSA("a", "eights", "b")                    /* a: the 16s */
+                    : [lp] "+r"(list), [ones] "+r"(ones), [twos] "+r"(twos), [fours] "+r"(fours),
+                      [eights] "+r"(eights), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [y] "=&r"(y),
+                      [u] "=&r"(u)
+                    : [w] "r"(w)
+                    : "memory");
+            buf[i] = a;
+        }
+        top = ebnn_opt_level2(buf, m, p, top);
+    }
+    p[0] = ones;
+    p[1] = twos;
+    p[2] = fours;
+    p[3] = eights;
+    ebnn_opt_counts(p, top, s);
+}
+#else
+EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t)
+#endif
+#undef EBNN_LOAD_W
