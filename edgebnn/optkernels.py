@@ -189,8 +189,8 @@ def conv_t_list(graph, op) -> int:
     """Entries of the list the transposed convolution (ebnn_bconv_t) keeps for op, 0 when op
     does not take it: binary weights, unit horizontal stride and dilation, a window of at
     most T_MAX_BITS packed bits.  The list holds the window and 16 entries of padding, plus
-    two columns of spare room so the live columns move to the front at most every other
-    column."""
+    four columns of spare room, so the live columns move to the front at most every fourth
+    column (about every tenth for half-set inputs)."""
     a = op.attrs
     if op.kind != "bconv" or a.get("format", "bits") != "bits" or "mask" in a:
         return 0

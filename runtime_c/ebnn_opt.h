@@ -211,7 +211,6 @@ EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
  * the packed row, padding included; then a 0 word); tw[o] = number of 1 weight bits of
  * output o.  32 * words <= EBNN_OPT_T_MAX_BITS. */
 #define EBNN_OPT_T_MAX_BITS 1024
-#define EBNN_OPT_T_HI 8
 int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
 void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);

@@ -123,7 +123,7 @@ static void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_windo
         const int32_t first = s >= g->k_w - 1 ? bd->start[(s - g->k_w + 1) & (EBNN_OPT_CONV_T_RING - 1)] : 0;
         const uint32_t *from = bd->list + first;
         uint32_t *to = bd->list;
-        for (c = (bd->end - first + 7) >> 3; c > 0; c--, from += 8, to += 8) { /* 8 at a time: LDM / STM */
+        for (c = (bd->end - first + 7) >> 3; c > 0; c--, from += 8, to += 8) { /* 8 at a time (may read up to 7 entries past end: < cap) */
             const uint32_t e0 = from[0], e1 = from[1], e2 = from[2], e3 = from[3];
             const uint32_t e4 = from[4], e5 = from[5], e6 = from[6], e7 = from[7];
             to[0] = e0;
