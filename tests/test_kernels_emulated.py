@@ -73,6 +73,19 @@ def test_wide_cnn_optimised_matches_onnxruntime(pad):
     assert np.array_equal(compiled.run(x), ort_exact(built.model, x)), "optimised C differs from onnxruntime"
 
 
+@pytest.mark.parametrize("pad", [0, 1])
+def test_transposed_conv_three_word_windows(pad):
+    """96 and 70 input channels: windows of 3 x 3 x 3 words (864 bits), the transposed
+    convolution's widest class, with and without zero padding."""
+    built = build_sparse_cnn(np.random.default_rng(7 + pad), 1.0, "pruned", c0=3, hw=(8, 9),
+                             channels=(96, 70, 33), pad=pad)
+    x = np.random.default_rng(pad).normal(size=(4,) + built.input_shape[1:]).astype(np.float32)
+    compiled = edgebnn.compile(built.model, target="cortex-m4", allow_overflow=True)
+    text = _model_c(compiled)
+    assert text.count("ebnn_bconv_t(") + text.count("ebnn_bconv_thr_t(") == 2
+    assert np.array_equal(compiled.run(x), ort_exact(built.model, x)), "optimised C differs from onnxruntime"
+
+
 def test_reference_kernels_selectable():
     built = _wide_cnn(3, 1)
     x = np.random.default_rng(3).normal(size=(4,) + built.input_shape[1:]).astype(np.float32)
