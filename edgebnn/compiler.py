@@ -62,10 +62,10 @@ def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", ke
     override the target's budget (bytes, or '2KiB', '512K', '1MiB'); ``weights``: sparse
     layers stored for the smallest flash ("size") or a direct inner loop ("speed");
     ``kernels``: "optimized" (default) or "reference" (the portable kernels)."""
-    tgt = targets.get(target).with_budget(sram, flash)
-    graph = optkernels.reserve_scratch(lowered(model, weights), optkernels.check_variant(kernels))
+    tgt, kernels = targets.get(target).with_budget(sram, flash), optkernels.check_variant(kernels)
+    graph = optkernels.reserve_scratch(lowered(model, weights), kernels)
     plan = planner.plan(graph)
-    files, layer_bytes = codegen.render(graph, plan, __version__, optkernels.check_variant(kernels))
+    files, layer_bytes = codegen.render(graph, plan, __version__, kernels)
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))
 
 
