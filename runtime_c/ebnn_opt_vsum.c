@@ -28,24 +28,24 @@ int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *li
         l = u_ ^ c_;                                                                                                   \
     } while (0)
 
+/* Harley-Seal over 8 words LOAD(o..o + 7) into the planes ones..fours; e gets the eights. */
+#define EBNN_HS8(LOAD, o, e)                                                                                           \
+    do {                                                                                                               \
+        EBNN_CSA(twosA, ones, ones, LOAD(o), LOAD((o) + 1));                                                           \
+        EBNN_CSA(twosB, ones, ones, LOAD((o) + 2), LOAD((o) + 3));                                                     \
+        EBNN_CSA(foursA, twos, twos, twosA, twosB);                                                                    \
+        EBNN_CSA(twosA, ones, ones, LOAD((o) + 4), LOAD((o) + 5));                                                     \
+        EBNN_CSA(twosB, ones, ones, LOAD((o) + 6), LOAD((o) + 7));                                                     \
+        EBNN_CSA(foursB, twos, twos, twosA, twosB);                                                                    \
+        EBNN_CSA(e, fours, fours, foursA, foursB);                                                                     \
+    } while (0)
+
 /* Harley-Seal over 16 words LOAD(0..15) into the planes ones..eights; c gets the 16s. */
 #define EBNN_HS16(LOAD, c)                                                                                             \
     do {                                                                                                               \
         uint32_t twosA, twosB, foursA, foursB, eightsA, eightsB;                                                       \
-        EBNN_CSA(twosA, ones, ones, LOAD(0), LOAD(1));                                                                 \
-        EBNN_CSA(twosB, ones, ones, LOAD(2), LOAD(3));                                                                 \
-        EBNN_CSA(foursA, twos, twos, twosA, twosB);                                                                    \
-        EBNN_CSA(twosA, ones, ones, LOAD(4), LOAD(5));                                                                 \
-        EBNN_CSA(twosB, ones, ones, LOAD(6), LOAD(7));                                                                 \
-        EBNN_CSA(foursB, twos, twos, twosA, twosB);                                                                    \
-        EBNN_CSA(eightsA, fours, fours, foursA, foursB);                                                               \
-        EBNN_CSA(twosA, ones, ones, LOAD(8), LOAD(9));                                                                 \
-        EBNN_CSA(twosB, ones, ones, LOAD(10), LOAD(11));                                                               \
-        EBNN_CSA(foursA, twos, twos, twosA, twosB);                                                                    \
-        EBNN_CSA(twosA, ones, ones, LOAD(12), LOAD(13));                                                               \
-        EBNN_CSA(twosB, ones, ones, LOAD(14), LOAD(15));                                                               \
-        EBNN_CSA(foursB, twos, twos, twosA, twosB);                                                                    \
-        EBNN_CSA(eightsB, fours, fours, foursA, foursB);                                                               \
+        EBNN_HS8(LOAD, 0, eightsA);                                                                                    \
+        EBNN_HS8(LOAD, 8, eightsB);                                                                                    \
         EBNN_CSA(c, eights, eights, eightsA, eightsB);                                                                 \
     } while (0)
 
@@ -161,13 +161,13 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
  * words; its 16s are buffered and summed by level 2.  GCC's pre-allocation scheduling hoists
  * the 16 loads and spills the planes on Cortex-M (13 registers): without it level 1 runs
  * spill-free.  Defined for 16-bit lists (dense: on the stack) and 32-bit ones (convolution:
- * in the arena; pairs of entries load with one LDRD). */
+ * in the arena; pairs of entries load with one LDRD), each with its level-1 CHUNK. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__arm__)
 #define EBNN_OPT_NO_SCHED __attribute__((optimize("no-schedule-insns")))
 #else
 #define EBNN_OPT_NO_SCHED
 #endif
-#define EBNN_OPT_VSUM(NAME, T)                                                                                         \
+#define EBNN_OPT_VSUM(NAME, T, CHUNK)                                                                                  \
     EBNN_OPT_NO_SCHED void NAME(const T *list, int32_t n, const uint32_t *w, uint32_t *s)                              \
     {                                                                                                                  \
         uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u;                                                        \
@@ -180,8 +180,8 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
             const int32_t m = chunks < 16 ? chunks : 16;                                                               \
             int32_t i;                                                                                                 \
             chunks -= m;                                                                                               \
-            for (i = 0; i < m; i++, list += 16) {                                                                      \
-                EBNN_HS16(EBNN_LOAD_W, buf[i]);                                                                        \
+            for (i = 0; i < m; i++) {                                                                                  \
+                CHUNK(buf[i]);                                                                                         \
             }                                                                                                          \
             top = ebnn_opt_level2(buf, m, p, top);                                                                     \
         }                                                                                                              \
@@ -191,8 +191,14 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
         p[3] = eights;                                                                                                 \
         ebnn_opt_counts(p, top, s);                                                                                    \
     }
+/* A chunk in C: the next 16 entries of the list into the planes, the 16s into x. */
 #define EBNN_LOAD_W(i) w[list[i]]
-EBNN_OPT_VSUM(ebnn_opt_vsum, uint16_t)
+#define EBNN_CHUNK_C(x)                                                                                                \
+    do {                                                                                                               \
+        EBNN_HS16(EBNN_LOAD_W, x);                                                                                     \
+        list += 16;                                                                                                    \
+    } while (0)
+EBNN_OPT_VSUM(ebnn_opt_vsum, uint16_t, EBNN_CHUNK_C)
 #if defined(__GNUC__) && defined(__thumb2__)
 /* Thumb-2: one LDRD loads two 32-bit entries, so a chunk of 16 costs 8 + 16 loads and the
  * 75 logic instructions of its 15 carry-save adders (GCC does not pair the loads itself).
@@ -207,51 +213,32 @@ EBNN_OPT_VSUM(ebnn_opt_vsum, uint16_t)
     "ldrd %[" h "], %[y], [%[lp]], #8\n\t"                                                                           \
     "ldr %[" h "], [%[w], %[" h "], lsl #2]\n\t"                                                                     \
     "ldr %[y], [%[w], %[y], lsl #2]\n\t"
-EBNN_OPT_NO_SCHED void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s)
-{
-    uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u;
-    uint32_t p[16], buf[16];
-    int32_t l, top = 8, chunks = n >> 4;
-    for (l = 4; l < 16; l++) {
-        p[l] = 0u;
-    }
-    while (chunks > 0) {
-        const int32_t m = chunks < 16 ? chunks : 16;
-        int32_t i;
-        chunks -= m;
-        for (i = 0; i < m; i++) {
-            uint32_t a, b, c, d, y, u;
-            __asm__(EBNN_ASM_PAIR("a") EBNN_ASM_CSA("a", "ones", "y") /* a: twos A */
-                    EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")   /* b: twos B */
-                    EBNN_ASM_CSA("a", "twos", "b")                      /* a: fours A */
-                    EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")
-                    EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")
-                    EBNN_ASM_CSA("b", "twos", "c")                      /* b: fours B */
-                    EBNN_ASM_CSA("a", "fours", "b")                     /* a: eights A */
-                    EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")
-                    EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")
-                    EBNN_ASM_CSA("b", "twos", "c")                      /* b: fours A */
-                    EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")
-                    EBNN_ASM_PAIR("d") EBNN_ASM_CSA("d", "ones", "y")
-                    EBNN_ASM_CSA("c", "twos", "d")                      /* c: fours B */
-                    EBNN_ASM_CSA("b", "fours", "c")                     /* b: eights B */
-                    EBNN_ASM_CSA("a", "eights", "b")                    /* a: the 16s */
-                    : [lp] "+r"(list), [ones] "+r"(ones), [twos] "+r"(twos), [fours] "+r"(fours),
-                      [eights] "+r"(eights), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [y] "=&r"(y),
-                      [u] "=&r"(u)
-                    : [w] "r"(w)
-                    : "memory");
-            buf[i] = a;
-        }
-        top = ebnn_opt_level2(buf, m, p, top);
-    }
-    p[0] = ones;
-    p[1] = twos;
-    p[2] = fours;
-    p[3] = eights;
-    ebnn_opt_counts(p, top, s);
-}
+#define EBNN_CHUNK_ASM(x)                                                                                              \
+    do {                                                                                                               \
+        uint32_t a, b, c, d, y, u;                                                                                     \
+        __asm__(EBNN_ASM_PAIR("a") EBNN_ASM_CSA("a", "ones", "y") /* a: twos A */                                      \
+                EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")   /* b: twos B */                                    \
+                EBNN_ASM_CSA("a", "twos", "b")                      /* a: fours A */                                   \
+                EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")                                                      \
+                EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")                                                      \
+                EBNN_ASM_CSA("b", "twos", "c")                      /* b: fours B */                                   \
+                EBNN_ASM_CSA("a", "fours", "b")                     /* a: eights A */                                  \
+                EBNN_ASM_PAIR("b") EBNN_ASM_CSA("b", "ones", "y")                                                      \
+                EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")                                                      \
+                EBNN_ASM_CSA("b", "twos", "c")                      /* b: fours A */                                   \
+                EBNN_ASM_PAIR("c") EBNN_ASM_CSA("c", "ones", "y")                                                      \
+                EBNN_ASM_PAIR("d") EBNN_ASM_CSA("d", "ones", "y")                                                      \
+                EBNN_ASM_CSA("c", "twos", "d")                      /* c: fours B */                                   \
+                EBNN_ASM_CSA("b", "fours", "c")                     /* b: eights B */                                  \
+                EBNN_ASM_CSA("a", "eights", "b")                    /* a: the 16s */                                   \
+                : [lp] "+r"(list), [ones] "+r"(ones), [twos] "+r"(twos), [fours] "+r"(fours),                          \
+                  [eights] "+r"(eights), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [y] "=&r"(y),         \
+                  [u] "=&r"(u)                                                                                         \
+                : [w] "r"(w)                                                                                           \
+                : "memory");                                                                                           \
+        x = a;                                                                                                         \
+    } while (0)
+EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_ASM)
 #else
-EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t)
+EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_C)
 #endif
-#undef EBNN_LOAD_W
