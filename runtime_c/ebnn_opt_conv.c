@@ -102,6 +102,8 @@ void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, co
  * channel) or nothing (+1, and ONNX zero padding, which then subtracts the missing taps'
  * weights through ttap). */
 
+#define EBNN_RING(s) ((s) & (EBNN_OPT_CONV_T_RING - 1)) /* a column's slot in the band */
+
 typedef struct {
     uint32_t *list;
     int32_t cap;
@@ -115,12 +117,12 @@ typedef struct {
 static void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode, int32_t oh,
                              int32_t s)
 {
-    const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, r = s & (EBNN_OPT_CONV_T_RING - 1);
+    const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, r = EBNN_RING(s);
     const int32_t iw = s - g->pad_left;
     uint32_t *lp;
     int32_t i, c;
     if (bd->end + g->k_h * 32 * wc + 16 > bd->cap) {
-        const int32_t first = s >= g->k_w - 1 ? bd->start[(s - g->k_w + 1) & (EBNN_OPT_CONV_T_RING - 1)] : 0;
+        const int32_t first = s >= g->k_w - 1 ? bd->start[EBNN_RING(s - g->k_w + 1)] : 0;
         const uint32_t *from = bd->list + first;
         uint32_t *to = bd->list;
         for (c = (bd->end - first + 7) >> 3; c > 0; c--, from += 8, to += 8) { /* 8 at a time (may read up to 7 entries past end: < cap) */
@@ -137,7 +139,7 @@ static void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_windo
         }
         for (c = s - g->k_w + 1; c < s; c++) {
             if (c >= 0) {
-                bd->start[c & (EBNN_OPT_CONV_T_RING - 1)] -= first;
+                bd->start[EBNN_RING(c)] -= first;
             }
         }
         bd->end -= first;
@@ -214,16 +216,14 @@ static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const uint16_t *t
                 ebnn_band_column(&bd, in, g, pad_mode, oh, next);
             }
             for (j = 0; j < g->k_w; j++) {
-                const int32_t r = (ow + j) & (EBNN_OPT_CONV_T_RING - 1);
+                const int32_t r = EBNN_RING(ow + j);
                 a1 += bd.ones[r];
                 miss |= bd.missing[r];
             }
             for (j = 0; miss && j < g->k_w; j++) {
-                for (q = 0; q < g->k_h; q++) {
-                    valid -= (int32_t)((bd.missing[(ow + j) & (EBNN_OPT_CONV_T_RING - 1)] >> q) & 1u);
-                }
+                valid -= ebnn_opt_popcount(bd.missing[EBNN_RING(ow + j)]);
             }
-            n = bd.end - bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)];
+            n = bd.end - bd.start[EBNN_RING(ow)];
             {
                 uint32_t *e = bd.list + bd.end;
                 const uint32_t zero = (uint32_t)(ow * col + 32 * wc);
@@ -233,14 +233,14 @@ static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const uint16_t *t
             }
             for (b = 0; 32 * b < g->out_c; b++) {
                 const uint32_t *wb = w + b * taps * cs;
-                ebnn_opt_vsum32(bd.list + bd.start[ow & (EBNN_OPT_CONV_T_RING - 1)], n,
+                ebnn_opt_vsum32(bd.list + bd.start[EBNN_RING(ow)], n,
                               (const uint32_t *)((uintptr_t)wb - (uintptr_t)(ow * col) * 4u), s);
                 if (miss) { /* ONNX zero padding: the missing taps' weights are not mismatches */
                     for (q = 0; q < 32; q++) {
                         corr[q] = 0;
                     }
                     for (j = 0; j < g->k_w; j++) {
-                        uint32_t m = bd.missing[(ow + j) & (EBNN_OPT_CONV_T_RING - 1)];
+                        uint32_t m = bd.missing[EBNN_RING(ow + j)];
                         int32_t i;
                         for (i = 0; m; i++, m >>= 1) {
                             const uint16_t *tt = ttap + (j * g->k_h + i) * g->out_c + 32 * b;
