@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from . import __version__, compiler, report_md, targets
+from . import __version__, compiler, jsontext, outdir, report_md, targets
 from .errors import EdgebnnError
 
 _table = report_md.text_table
+INTERRUPTED = "edgebnn: interrupted; any earlier output is left as it was"
 
 
 def _short(name: str, limit: int = 28) -> str:
@@ -50,6 +49,7 @@ def _suggestions(model, report) -> list[str]:
 def cmd_compile(args) -> int:
     from .budget import BudgetError
 
+    outdir.check(args.output)
     try:
         compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, sram=args.sram,
                                     flash=args.flash, allow_overflow=args.allow_overflow, weights=args.weights,
@@ -69,11 +69,13 @@ def cmd_compile(args) -> int:
 
 
 def cmd_plan(args) -> int:
+    if args.output is not None:
+        outdir.check(args.output)
     report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights)[-1]
     if args.output:
-        compiler.write_atomically(Path(args.output), compiler.report_files(report))
+        outdir.write(args.output, compiler.report_files(report))
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(jsontext.dumps(report, indent=2))
         return 0
     print(report_md.plan_table(report))
     print(report_md.budget_lines(report))
@@ -92,7 +94,7 @@ def cmd_plan(args) -> int:
 def cmd_inspect(args) -> int:
     report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights)[-1]
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(jsontext.dumps(report, indent=2))
     else:
         print(layer_table(report))
         t = report["totals"]
@@ -102,16 +104,34 @@ def cmd_inspect(args) -> int:
 
 
 def _inputs(args, shape) -> np.ndarray:
-    if args.inputs:
-        try:
-            x = np.load(args.inputs).astype(np.float32)
-        except (OSError, ValueError) as exc:
-            raise EdgebnnError(f"cannot read inputs '{args.inputs}': {exc}") from None
-        if tuple(x.shape[1:]) != tuple(shape[1:]):
-            raise EdgebnnError(f"inputs of shape {list(x.shape)}: the model takes (N, {', '.join(map(str, shape[1:]))})")
-        return x
-    rng = np.random.default_rng(args.seed)
-    return rng.standard_normal((args.random,) + tuple(shape[1:])).astype(np.float32)
+    if not args.inputs:
+        rng = np.random.default_rng(args.seed)
+        return rng.standard_normal((args.random,) + tuple(shape[1:])).astype(np.float32)
+    x = _npy(args.inputs)
+    want = f"(N, {', '.join(map(str, shape[1:]))})"
+    if x.ndim != len(shape) or tuple(x.shape[1:]) != tuple(shape[1:]) or not len(x):
+        raise EdgebnnError(f"inputs '{args.inputs}' of shape {list(x.shape)}: the model takes {want} with N >= 1")
+    if not np.all(np.isfinite(x)):
+        raise EdgebnnError(f"inputs '{args.inputs}' hold NaN or infinite values: give finite inputs")
+    return x
+
+
+def _npy(path: str) -> np.ndarray:
+    """A numeric .npy array (no pickles), as float32."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(6) != b"\x93NUMPY":
+                raise EdgebnnError(f"inputs '{path}' is not a .npy file: save the inputs with numpy.save")
+            f.seek(0)
+            x = np.load(f, allow_pickle=False)
+    except OSError as exc:
+        raise EdgebnnError(f"cannot read inputs '{path}': {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise EdgebnnError(f"inputs '{path}' is not a numeric .npy array ({exc}): save a float array "
+                           "with numpy.save") from None
+    if x.dtype.kind not in "fiub":
+        raise EdgebnnError(f"inputs '{path}' holds {x.dtype} values: save a float array with numpy.save")
+    return x.astype(np.float32)
 
 
 def cmd_validate(args) -> int:
@@ -120,7 +140,7 @@ def cmd_validate(args) -> int:
     graph = compiler.lowered(args.model)
     result = validate(args.model, _inputs(args, graph.input_shape), kernels=args.kernels)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(jsontext.dumps(result, indent=2))
         return 0 if result["ok"] else 1
     n = result["inputs"]
     ref = result["c_vs_reference"]
@@ -140,13 +160,15 @@ def cmd_validate(args) -> int:
 
 def cmd_emulate(args) -> int:
     # QEMU's boards have megabytes: emulate a model whatever the part's budget (noted below).
+    if args.output is not None:
+        outdir.check(args.output)
     compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, allow_overflow=True,
                                 kernels=args.kernels)
     args.random = args.n or 10
     x = _inputs(args, compiled.graph.input_shape)[: args.n]
     _, stats = compiled.emulate(x, timeout=args.timeout)
     if args.json:
-        print(json.dumps(stats, indent=2))
+        print(jsontext.dumps(stats, indent=2))
         return 0 if stats["identical"] else 1
     rows = [[i, _short(r["name"]), r["op"], c] for i, (r, c) in
             enumerate(zip(compiled.report["layers"], stats["per_layer_instructions"]))]
@@ -191,8 +213,30 @@ def _kernels_option(p: argparse.ArgumentParser) -> None:
                    help="optimised kernels per target (default) or the portable reference kernels")
 
 
+def count(text: str) -> int:
+    """A positive whole number (argparse turns the ValueError into a usage error, exit 2)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give a count of 1 or more")
+    return value
+
+
+def seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text}: give a positive number of seconds")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, exit status 2, like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="edgebnn", description="Compile binary neural networks from ONNX to C.")
+    p = _Parser(prog="edgebnn", description="Compile binary neural networks from ONNX to C.")
     p.add_argument("--version", action="version", version=f"edgebnn {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -222,7 +266,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("model")
     group = v.add_mutually_exclusive_group()
     group.add_argument("--inputs", help="a .npy file of inputs, batch first")
-    group.add_argument("--random", type=int, default=100, help="number of random normal inputs (default 100)")
+    group.add_argument("--random", type=count, default=100, help="number of random normal inputs (default 100)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true")
     _kernels_option(v)
@@ -232,10 +276,10 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("model")
     e.add_argument("--target", default="cortex-m4")
     e.add_argument("--inputs", help="a .npy file of inputs, batch first (default: random normal inputs)")
-    e.add_argument("-n", type=int, default=None, help="run only the first N inputs (default: all; 10 random)")
+    e.add_argument("-n", type=count, default=None, help="run only the first N inputs (default: all; 10 random)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("-o", "--output", default=None, help="keep the compiled C here (default: a temporary folder)")
-    e.add_argument("--timeout", type=float, default=None, help="seconds QEMU may run (default 120 + 2 per input)")
+    e.add_argument("--timeout", type=seconds, default=None, help="seconds QEMU may run (default 120 + 2 per input)")
     e.add_argument("--json", action="store_true")
     _kernels_option(e)
     e.set_defaults(fn=cmd_emulate)
@@ -250,9 +294,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
     try:
+        args = parser().parse_args(argv)
         return args.fn(args)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
     except EdgebnnError as exc:
         if getattr(exc, "details", None):  # e.g. the table of a model that does not fit
             print(exc.details, file=sys.stderr)

@@ -1,8 +1,6 @@
 """The pipeline: ONNX -> IR -> passes -> plan -> C + report, written atomically."""
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import tempfile
 import weakref
@@ -10,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, budget, codegen, optkernels, frontend, passes, planner, report_md, sizes, targets
+from . import __version__, budget, codegen, optkernels, frontend, jsontext, outdir, passes, planner, report_md, sizes, targets
 from . import report as reports
 from .ir import Graph
 from .reference import Reference
@@ -73,7 +71,7 @@ def report_files(rep: dict, picture: bool = True) -> dict:
     """report.json, report.md and (unless not wanted) the memory-timeline picture."""
     from . import timeline
 
-    files = {"report.json": json.dumps(rep, indent=2) + "\n",
+    files = {"report.json": jsontext.dumps(rep, indent=2) + "\n",
              "report.md": report_md.render(rep, "memory.png" if picture else None)}
     if picture:
         files["memory.png"] = timeline.png(rep)
@@ -90,37 +88,10 @@ def compile(model, target="cortex-m4", out_dir=None, *, sram=None, flash=None,  
     if not allow_overflow:
         budget.check(rep)
     files.update(report_files(rep, picture=out_dir is not None))
-    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="edgebnn-"))
-    write_atomically(out, files)
+    if out_dir is None:  # a private temporary folder of our own
+        out = Path(tempfile.mkdtemp(prefix="edgebnn-"))
+        for name, content in files.items():
+            (out / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    else:
+        out = outdir.write(out_dir, files)
     return CompiledModel(out, rep, graph, temporary=out_dir is None)
-
-
-def write_atomically(out: Path, files: dict[str, str | bytes]) -> None:
-    """Write every file into a fresh sibling folder, then swap it in: a failure
-    never leaves a half-written folder nor damages a previous good one."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for name, text in files.items():
-            if isinstance(text, bytes):
-                (stage / name).write_bytes(text)
-            else:
-                (stage / name).write_text(text)
-        if out.exists() and not any(out.iterdir()):
-            out.rmdir()
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / out.name)
-            try:
-                os.replace(stage, out)
-            except BaseException:  # the good output goes back where it was
-                os.replace(old / out.name, out)
-                old.rmdir()
-                raise
-            shutil.rmtree(old)
-        else:
-            os.replace(stage, out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise

@@ -16,7 +16,6 @@ loads, taken branches and multi-register transfers cost more cycles on silicon.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import resources, targets
+from . import jsontext, resources, targets
 from .errors import EdgebnnError
 
 UNIT = "instructions under QEMU -icount, not cycles"
@@ -110,7 +109,7 @@ def record(compiled, stats: dict) -> None:
     path = Path(compiled.out_dir) / "report.json"
     if path.parent.is_dir():
         tmp = path.with_name(f".report.json.{os.getpid()}")
-        tmp.write_text(json.dumps(compiled.report, indent=2) + "\n")
+        tmp.write_text(jsontext.dumps(compiled.report, indent=2) + "\n")
         os.replace(tmp, path)
 
 

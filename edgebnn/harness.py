@@ -14,6 +14,8 @@ from pathlib import Path
 import cffi
 import numpy as np
 
+from . import cache
+
 CDEF = """
 void model_run(const float *input, float *output);
 void edgebnn_run_batch(const float *input, float *output, int n);
@@ -30,7 +32,6 @@ void edgebnn_run_batch(const float *input, float *output, int n)
 """
 # -ffp-contract=off: float steps round exactly as the graph and the reference do.
 CFLAGS = ["-std=c99", "-O2", "-ffp-contract=off"]
-CACHE = Path(tempfile.gettempdir()) / "edgebnn-host"
 
 
 class HostModel:
@@ -53,16 +54,24 @@ class HostModel:
         return out
 
 
-def _build(out_dir: Path, extra_cflags: tuple):
-    sources = sorted(p for p in out_dir.iterdir() if p.suffix in (".c", ".h"))
-    digest = hashlib.sha256(repr(extra_cflags).encode())
-    for p in sources:
+def _sources(out_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(out_dir).iterdir() if p.suffix in (".c", ".h"))
+
+
+def library_name(out_dir: Path, extra_cflags: tuple) -> str:
+    """The host library's name: a hash of the emitted sources and the flags it is built with."""
+    digest = hashlib.sha256(repr(tuple(extra_cflags)).encode())
+    for p in _sources(out_dir):
         digest.update(p.name.encode() + b"\0" + p.read_bytes())
-    name = f"_edgebnn_host_{digest.hexdigest()[:16]}"
-    build = CACHE / name
-    built = list(build.glob(f"{name}*.so")) + list(build.glob(f"{name}*.pyd"))
+    return f"_edgebnn_host_{digest.hexdigest()[:16]}"
+
+
+def _build(out_dir: Path, extra_cflags: tuple):
+    sources = _sources(out_dir)
+    name = library_name(out_dir, extra_cflags)
+    build = cache.folder("host", name)
+    built = [p for p in build.glob(f"{name}*.so") if cache.trusted(p)]
     if not built:
-        build.mkdir(parents=True, exist_ok=True)
         ffi = cffi.FFI()
         ffi.cdef(CDEF)
         ffi.set_source(
@@ -177,9 +186,8 @@ def _object(src: Path, text: str, headers: dict[str, str], flags: list[str], inc
     digest = hashlib.sha256(repr(flags).encode() + b"\0" + text.encode())
     for inc in sorted(set(re.findall(r'#\s*include\s+"([^"]+)"', text))):
         digest.update(inc.encode() + b"\0" + headers.get(inc, "").encode())
-    obj = CACHE / "sanitize" / f"{src.stem}-{digest.hexdigest()[:20]}.o"
-    if not obj.exists():
-        obj.parent.mkdir(parents=True, exist_ok=True)
+    obj = cache.folder("sanitize") / f"{src.stem}-{digest.hexdigest()[:20]}.o"
+    if not cache.trusted(obj):
         tmp = obj.with_suffix(f".{os.getpid()}.tmp.o")
         proc = subprocess.run(["gcc", *flags, "-c", "-I", str(include), str(src), "-o", str(tmp)],
                               capture_output=True, text=True, timeout=300)
@@ -194,17 +202,16 @@ def sanitized_build(out_dir, extra_cflags=()) -> Path:
     out_dir = Path(out_dir)
     flags = CFLAGS[:1] + ["-O1", "-g", "-ffp-contract=off"] + SANITIZE_FLAGS + list(extra_cflags)
     headers = {p.name: p.read_text() for p in out_dir.glob("*.h")}
-    build = CACHE / "sanitize"
-    build.mkdir(parents=True, exist_ok=True)
+    build = cache.folder("sanitize")
     driver = build / "edgebnn_sanitize_main.c"
-    if not driver.exists() or driver.read_text() != SANITIZE_MAIN:
+    if not cache.trusted(driver) or driver.read_text() != SANITIZE_MAIN:
         tmp = driver.with_suffix(f".{os.getpid()}.c")
         tmp.write_text(SANITIZE_MAIN)
         os.replace(tmp, driver)
     objects = [_object(driver, SANITIZE_MAIN, headers, flags, out_dir)]
     objects += [_object(src, src.read_text(), headers, flags, out_dir) for src in sorted(out_dir.glob("*.c"))]
     exe = build / ("run-" + hashlib.sha256("".join(map(str, objects)).encode()).hexdigest()[:20])
-    if not exe.exists():
+    if not cache.trusted(exe):
         tmp = exe.with_name(f"{exe.name}.{os.getpid()}.tmp")
         proc = subprocess.run(["gcc", *SANITIZE_FLAGS, *[str(o) for o in objects], "-o", str(tmp), "-lm"],
                               capture_output=True, text=True, timeout=300)

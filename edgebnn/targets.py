@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+from fractions import Fraction
 from dataclasses import dataclass, field
 
 from . import resources
@@ -39,18 +40,26 @@ class Target:
         return dataclasses.replace(self, **changes) if changes else self
 
 
-_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20}
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
+          "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+# A Cortex-M addresses 4 GiB in all: no budget is larger.
+MAX_BYTES = 1 << 32
 
 
 def parse_bytes(value, option: str = "size") -> int:
-    """'2048', '2KiB', '512K', '1MiB', '1.5M' -> bytes (binary units: K = 1024)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
-    unit = m and m.group(2).lower()
-    if not m or unit not in _UNITS or float(m.group(1)) * _UNITS[unit] < 1:
-        raise EdgebnnError(f"{option} '{value}' is not a size: give bytes such as 2048, 512K, 2KiB or 1MiB")
-    return int(float(m.group(1)) * _UNITS[unit])
+    """'2048', '2KiB', '512K', '1MiB', '1.5M', '2GiB' -> bytes, exactly (binary units: K = 1024),
+    from 1 byte to 4 GiB."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = Fraction(value)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value))
+        unit = m.group(2).lower() if m else None
+        if unit not in _UNITS:
+            raise EdgebnnError(f"{option} '{value}' is not a size: give bytes such as 2048, 512K, 2KiB, 1MiB or 2GiB")
+        n = Fraction(m.group(1)) * _UNITS[unit]
+    if n.denominator != 1 or not 1 <= n <= MAX_BYTES:
+        raise EdgebnnError(f"{option} '{value}' is not a whole number of bytes from 1 to 4GiB")
+    return int(n)
 
 
 def available() -> list[str]:

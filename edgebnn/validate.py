@@ -41,7 +41,8 @@ def _standard_nodes(node, k: int, inits: dict):
 
 
 def to_standard(proto: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of the model with BipolarQuant / bipolar MultiThreshold as standard ops."""
+    """A copy of the model with BipolarQuant / bipolar MultiThreshold as standard ops and
+    unique node names."""
     out = onnx.ModelProto.FromString(proto.SerializeToString())
     inits = {i.name: numpy_helper.to_array(i) for i in out.graph.initializer}
     nodes, consts = [], {}
@@ -52,6 +53,11 @@ def to_standard(proto: onnx.ModelProto) -> onnx.ModelProto:
         new, c = _standard_nodes(node, k, inits)
         nodes.extend(new)
         consts.update(c)
+    seen = set()
+    for k, node in enumerate(nodes):  # ONNX asks for unique node names; onnxruntime insists
+        if node.name in seen:
+            node.name = f"{node.name}__ebnn{k}"
+        seen.add(node.name)
     del out.graph.node[:]
     out.graph.node.extend(nodes)
     out.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), n) for n, v in consts.items())

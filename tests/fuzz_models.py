@@ -8,7 +8,8 @@ Two families, both seeded and deterministic:
   by protobuf surgery (huge, zero and negative dimensions, cycles, dangling inputs, wrong
   dtypes, missing initializers, opset and IR-version mismatches, broken attributes, ops
   that blow a small constant up into a giant tensor, external data that is missing or
-  points outside the model's folder, NaN weights, deep graphs, ...).
+  points outside the model's folder, NaN weights, impossible BatchNormalization and Gemm
+  parameters, deep graphs, ...).
 - ``hostile_case(seed, i)``: a valid model whose node, tensor, initializer, input, output
   and graph names are built to break C (comment terminators, quotes, backslashes, newlines,
   ``#include``, non-ASCII, C keywords, 10,000 characters). Every name carries a marker
@@ -514,10 +515,41 @@ def _s_shape_plumbing(rng, m):
     return "shape_plumbing"
 
 
+def _s_norm_params(rng, m):
+    """Impossible normalisation and scale parameters: a NaN or an infinity in one of a
+    BatchNormalization's statistics, a negative variance, a zero variance with epsilon 0, or a
+    Gemm alpha/beta that is not finite."""
+    g = m.graph
+    inits = {t.name: t for t in g.initializer if t.data_type == TensorProto.FLOAT}
+    bns = [n for n in g.node if n.op_type == "BatchNormalization" and all(i in inits for i in n.input[1:5])]
+    gemms = [n for n in g.node if n.op_type == "Gemm"]
+    if gemms and (not bns or rng.random() < 0.25):
+        node = _pick(rng, gemms)
+        name = _pick(rng, ("alpha", "beta"))
+        del node.attribute[:]  # transB and the rest go too: a second reason to refuse is fine
+        node.attribute.append(helper.make_attribute(name, float(_pick(rng, (np.nan, np.inf, -np.inf)))))
+        return "gemm_params"
+    if not bns:
+        return "norm_params"
+    node = _pick(rng, bns)
+    which = int(rng.integers(1, 5))  # scale, B, mean, var
+    t = inits[node.input[which]]
+    a = numpy_helper.to_array(t).astype(np.float32).copy().reshape(-1)
+    c = int(rng.integers(a.size)) if a.size else 0
+    bad = (np.nan, np.inf, -np.inf) + ((-1.0, 0.0) if which == 4 else ())
+    if a.size:
+        a[c] = _pick(rng, bad)
+        if which == 4 and a[c] == 0.0:
+            del node.attribute[:]
+            node.attribute.append(helper.make_attribute("epsilon", 0.0))
+    t.CopyFrom(numpy_helper.from_array(a.reshape(tuple(t.dims)), t.name))
+    return "norm_params"
+
+
 STRUCTURAL = (
     _s_input_dim, _s_input_rank, _s_init_dims, _s_init_dtype, _s_input_dtype, _s_drop_init, _s_dangling,
     _s_cycle, _s_opset, _s_attr, _s_add_attr, _s_op_type, _s_nodes, _s_io, _s_raw_data, _s_external,
-    _s_values, _s_blowup, _s_deep, _s_subgraph, _s_shape_plumbing,
+    _s_values, _s_blowup, _s_deep, _s_subgraph, _s_shape_plumbing, _s_norm_params,
 )
 
 

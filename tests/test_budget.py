@@ -64,12 +64,13 @@ def test_board_aliases_take_their_core_facts(board):
 
 
 @pytest.mark.parametrize("text,expected", [("2048", 2048), ("2KiB", 2048), ("512K", 524288), ("1MiB", 1 << 20),
-                                           ("1.5M", 3 << 19), ("64kb", 65536), (4096, 4096)])
+                                           ("1.5M", 3 << 19), ("64kb", 65536), (4096, 4096),
+                                           ("2GiB", 2 << 30), ("2 GiB", 2 << 30), ("4G", 4 << 30)])
 def test_sizes_parse(text, expected):
     assert targets.parse_bytes(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["2X", "-5", "0", "", "KiB", "1e3", "2 GiB"])
+@pytest.mark.parametrize("bad", ["2X", "-5", "0", "", "KiB", "1e3", "5GiB", "1.3K", "99999999999999999999999"])
 def test_bad_sizes_are_one_line_errors(bad, tmp_path):
     with pytest.raises(EdgebnnError):
         targets.parse_bytes(bad, "--sram")
@@ -202,7 +203,8 @@ def test_plan_json_and_output_folder(tmp_path):
         assert key in m
     assert m["planner"]["strategy"] in m["planner"]["strategies"]
     assert report["budget"] == {**report["budget"], "fits": False, "sram_bytes": 2048}
-    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["memory.png", "report.json", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == [".edgebnn-output.json", "memory.png", "report.json",
+                                                                     "report.md"]
     assert json.loads((tmp_path / "rep" / "report.json").read_text()) == report
     assert "DOES NOT FIT" in (tmp_path / "rep" / "report.md").read_text()
 

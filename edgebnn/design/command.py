@@ -1,11 +1,9 @@
 """``edgebnn design``: the options, the table, the output folder."""
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
-from .. import compiler, report_md, targets
+from .. import jsontext, outdir, report_md, targets
 from ..errors import EdgebnnError
 from . import arch as archs
 from . import plot, search, space
@@ -50,6 +48,9 @@ def table(front: list[dict]) -> str:
 
 def run(args) -> int:
     tgt = targets.get(args.target).with_budget(args.sram, args.flash)
+    for folder in (args.output, args.emit):  # before the search: it takes minutes
+        if folder is not None:
+            outdir.check(folder)
     shape = archs.parse_input(args.input)
     if args.max_instructions is not None and args.max_instructions < 1:
         raise EdgebnnError(f"--max-instructions {args.max_instructions}: give a positive count")
@@ -65,19 +66,19 @@ def run(args) -> int:
         from . import training
 
         trained = training.add_accuracy(front[: args.train_top], tgt, args.epochs)
-    files = {"candidates.json": json.dumps({"target": tgt.name, "sram_bytes": tgt.sram_bytes,
+    files = {"candidates.json": jsontext.dumps({"target": tgt.name, "sram_bytes": tgt.sram_bytes,
                                             "flash_bytes": tgt.flash_bytes, "max_instructions": args.max_instructions,
                                             "unit": "instructions under QEMU -icount (model), not cycles",
                                             "front": front, "candidates": rows}, indent=1) + "\n",
              "design.png": plot.png(rows, front, tgt, args.max_instructions)}
     files.update(trained)
-    compiler.write_atomically(Path(args.output), files)
+    outdir.write(args.output, files)
     if args.emit:
         from . import emit
 
-        compiler.write_atomically(Path(args.emit), emit.files(front[args.pick - 1]))
+        outdir.write(args.emit, emit.files(front[args.pick - 1]))
     if args.json:
-        print(json.dumps({"target": tgt.name, "front": front}, indent=1))
+        print(jsontext.dumps({"target": tgt.name, "front": front}, indent=1))
         return 0
     skipped = sum("skipped" in r for r in rows)
     fits = sum(r["fits"] for r in rows)

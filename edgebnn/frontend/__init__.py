@@ -12,7 +12,7 @@ from onnx import helper
 
 from ..errors import EdgebnnError
 from ..ir import Graph
-from . import custom, fold, loader, ops, spatial  # noqa: F401 - spatial registers handlers
+from . import custom, finite, fold, loader, ops, spatial  # noqa: F401 - spatial registers handlers
 from .builder import Builder
 from .values import Const, Real
 
@@ -46,6 +46,7 @@ def load(model) -> Graph:
     env: dict = {}
     for init in g.initializer:
         env[init.name] = Const(loader.initializer(init))
+    loader.check_types(proto)
     inputs = [vi for vi in g.input if vi.name not in env]
     if len(inputs) != 1:
         raise EdgebnnError(f"the graph has {len(inputs)} non-constant inputs; edgebnn compiles single-input models")
@@ -99,6 +100,7 @@ def dispatch(ctx: Context, node: onnx.NodeProto, ins: list):
         )
     if not node.name:
         node = _named(node)
+    finite.check_node(node, ins, ctx.opset)
     return handler(ctx, node, ins)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,7 @@ def read(model) -> tuple[onnx.ModelProto, str]:
     if isinstance(model, onnx.ModelProto):
         return model, model.graph.name or "model"
     path = Path(os.fspath(model))
-    if not path.is_file():
-        raise EdgebnnError(f"cannot read model '{path}': no such file")
+    check_file(path)
     try:
         proto = onnx.load(str(path), load_external_data=True)
     except Exception as exc:  # protobuf DecodeError, external data missing, ...
@@ -32,6 +32,34 @@ def read(model) -> tuple[onnx.ModelProto, str]:
             "or corrupt: export it again"
         ) from None
     return proto, path.stem
+
+
+# A protobuf message (an ONNX file without external data) is at most 2 GiB.
+MAX_FILE_BYTES = 2 << 30
+# Opsets of the default domain that onnx (and so onnxruntime, the validator) knows.
+MIN_OPSET, MAX_OPSET = 7, onnx.defs.onnx_opset_version()
+
+
+def check_file(path: Path) -> None:
+    """The model path names a readable, non-empty ONNX-sized regular file, before it is read."""
+    what = f"model '{limits.printable(str(path))}'"
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise EdgebnnError(f"cannot read {what}: {exc.strerror or 'no such file'}") from None
+    why = ("is a folder: give the .onnx file in it" if stat.S_ISDIR(st.st_mode) else
+           "is not a regular file (a device or a pipe): give an .onnx file" if not stat.S_ISREG(st.st_mode) else
+           "is empty: export the model again" if st.st_size == 0 else
+           f"is {st.st_size} bytes, more than the 2 GiB an ONNX file can hold: export the weights as "
+           "external data" if st.st_size > MAX_FILE_BYTES else
+           "is not readable: check its permissions" if not os.access(path, os.R_OK) else None)
+    if why:
+        raise EdgebnnError(f"{what} {why}")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[4:8] == b"TFL3":
+        raise EdgebnnError(f"{what} is a TensorFlow Lite file; edgebnn reads ONNX models: convert the "
+                           "Keras/Larq model with tf2onnx")
 
 
 def _strings(proto: onnx.ModelProto):
@@ -60,20 +88,40 @@ def check_text(proto: onnx.ModelProto) -> None:
 
 def check(proto: onnx.ModelProto) -> None:
     check_text(proto)
-    # Brevitas exports use custom domains without declaring them: declare them on a
-    # copy so the checker looks at everything else.
-    declared = {o.domain for o in proto.opset_import}
-    missing = {n.domain for n in proto.graph.node} - declared - {"ai.onnx"}
+    if not MIN_OPSET <= opset(proto) <= MAX_OPSET:
+        raise EdgebnnError(f"the model imports ONNX opset {opset(proto)}; edgebnn (and onnxruntime) take opsets "
+                           f"{MIN_OPSET} to {MAX_OPSET}: export it again with one of them")
     try:  # a bit flip can leave a domain that is not UTF-8: protobuf refuses to copy it
-        if missing:
-            proto = onnx.ModelProto.FromString(proto.SerializeToString())
-            proto.opset_import.extend(onnx.helper.make_opsetid(d, 1) for d in sorted(missing))
-        onnx.checker.check_model(proto)
+        onnx.checker.check_model(_declared(proto))
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise EdgebnnError(f"invalid ONNX model: {first}; the file may be truncated or corrupt") from None
+        raise EdgebnnError(f"invalid ONNX model: {_first_line(exc)}; the file may be truncated or corrupt") from None
     if not proto.graph.node:
         raise EdgebnnError("the ONNX graph has no nodes; the file may be truncated")
+
+
+def check_types(proto: onnx.ModelProto) -> None:
+    """Element types that disagree (float16 weights on a float32 MatMul): onnxruntime refuses
+    such a model, so edgebnn does too."""
+    try:
+        onnx.shape_inference.infer_shapes(_declared(proto), check_type=True)
+    except Exception as exc:
+        raise EdgebnnError(f"the model's element types do not agree: {_first_line(exc)}; export it again "
+                           "with one element type (float32) for weights and activations") from None
+
+
+def _declared(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Brevitas exports use custom domains without declaring them: a copy that declares
+    them, so the checker and type inference look at everything else."""
+    missing = {n.domain for n in proto.graph.node} - {o.domain for o in proto.opset_import} - {"ai.onnx"}
+    if not missing:
+        return proto
+    copy = onnx.ModelProto.FromString(proto.SerializeToString())
+    copy.opset_import.extend(onnx.helper.make_opsetid(d, 1) for d in sorted(missing))
+    return copy
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def opset(proto: onnx.ModelProto) -> int:

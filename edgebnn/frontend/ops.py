@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import chain as chains, layout
 from ..errors import EdgebnnError
-from . import custom
+from . import custom, finite
 from .shapes import flatten_shape, reshape_target, squeeze_shape, unsqueeze_shape
 from .values import Bits, Const, Pred, Real, TwoLevel
 
@@ -184,7 +184,10 @@ def op_batchnorm(ctx, node, ins):
     shape = real.shape
     bshape = (1, -1) + (1,) * (len(shape) - 2)
     params = [per_sample(p.reshape(bshape), shape, node) for p in (gamma, beta, mean, var)]
-    steps = chains.batchnorm_steps(*params, ctx.attr(node, "epsilon", 1e-5), shape[1:])
+    eps = ctx.attr(node, "epsilon", 1e-5)
+    finite.check_variance(node, var, eps)
+    steps = chains.batchnorm_steps(*params, eps, shape[1:])
+    finite.check_steps(node, steps)
     return [replace(real, chain=real.chain + steps)]
 
 
