@@ -1,5 +1,6 @@
-"""Element-wise float32 programs: the per-channel Mul/Add/Sub/Div/BatchNorm steps that
-sit between a layer's accumulator and the next binarizer or the output.
+"""Element-wise float32 programs: the per-channel Mul/Add/Sub/Div/BatchNorm steps and the
+activations (ReLU-like, Clip, PReLU, Sigmoid, Tanh) that sit between a layer's accumulator
+and the next binarizer or the output.
 
 A chain is a tuple of ``(op, const)`` steps with ``const`` a float32 array shaped like
 the tensor it acts on (per inference).  Steps run in graph order, each rounded to
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STEPS = ("mul", "add", "sub", "div", "rsub", "rdiv", "abs")
+STEPS = ("mul", "add", "sub", "div", "rsub", "rdiv", "abs", "max", "min", "prelu", "sigmoid", "tanh")
 
 
 def apply(chain, x: np.ndarray) -> np.ndarray:
@@ -31,6 +32,15 @@ def apply(chain, x: np.ndarray) -> np.ndarray:
                 v = c / v
             elif op == "abs":  # XNOR-Net's activation scale; c is unused
                 v = np.abs(v)
+            elif op == "max":  # ReLU (c = 0), Clip's lower bound: v < c ? c : v, as the C
+                v = np.where(v < c, c, v)
+            elif op == "min":  # Clip's upper bound
+                v = np.where(v > c, c, v)
+            elif op == "prelu":  # PRelu / LeakyRelu, c the slope
+                v = np.where(v < 0, v * c, v)
+            elif op in ("sigmoid", "tanh"):  # in double, rounded once, as the C (c unused)
+                d = v.astype(np.float64)
+                v = 1.0 / (1.0 + np.exp(-d)) if op == "sigmoid" else np.tanh(d)
             else:  # pragma: no cover - guarded by STEPS
                 raise ValueError(op)
             v = v.astype(np.float32)

@@ -18,7 +18,8 @@ from .planner import Plan
 
 CTYPE = {"f32": "float", "i32": "int32_t", "bits": "uint32_t"}
 STEP_CODE = {"mul": "EBNN_MUL", "add": "EBNN_ADD", "sub": "EBNN_SUB", "div": "EBNN_DIV",
-             "rsub": "EBNN_RSUB", "rdiv": "EBNN_RDIV", "abs": "EBNN_ABS"}
+             "rsub": "EBNN_RSUB", "rdiv": "EBNN_RDIV", "abs": "EBNN_ABS", "max": "EBNN_MAX",
+             "min": "EBNN_MIN", "prelu": "EBNN_PRELU", "sigmoid": "EBNN_SIGMOID", "tanh": "EBNN_TANH"}
 # Which runtime_c source holds each op's kernel.
 KERNEL_FILE = {
     "bdense": "ebnn_dense.c", "combine": "ebnn_sparse.c", "dense": "ebnn_dense.c", "dense_binw": "ebnn_dense.c",

@@ -144,7 +144,7 @@ def build_firmware(out_dir: Path, target, work: Path, cc: str) -> Path:
     sources = sorted(str(p) for p in Path(out_dir).glob("*.c")) + [str(rt / f) for f in FIRMWARE]
     cmd = [cc, *target.cflags, *CFLAGS, f"-I{out_dir}", f"-D{HOOK}", *sources,
            "--specs=rdimon.specs", "-nostartfiles", f"-L{rt}", "-T", str(ld), "-Wl,--gc-sections",
-           "-o", str(work / "app.elf")]
+           "-o", str(work / "app.elf"), "-lm"]
     done = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
     if done.returncode != 0:
         raise _compile_error(done.stderr, target)

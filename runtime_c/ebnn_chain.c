@@ -16,7 +16,13 @@ static float ebnn_apply(float v, const ebnn_step *s, int32_t nsteps, int32_t i)
         case EBNN_DIV: v = v / c; break;
         case EBNN_RSUB: v = c - v; break;
         case EBNN_RDIV: v = c / v; break;
-        default: v = fabsf(v); break;
+        case EBNN_ABS: v = fabsf(v); break;
+        case EBNN_MAX: v = v < c ? c : v; break;
+        case EBNN_MIN: v = v > c ? c : v; break;
+        case EBNN_PRELU: v = v < 0.0f ? v * c : v; break;
+        /* in double, rounded once: the reference rounds the same way */
+        case EBNN_SIGMOID: v = (float)(1.0 / (1.0 + exp(-(double)v))); break;
+        default: v = (float)tanh((double)v); break;
         }
     }
     return v;

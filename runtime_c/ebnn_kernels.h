@@ -80,8 +80,9 @@ void ebnn_unpack(const uint32_t *in, float *out, float hi, float lo, int32_t row
 /* out[i] = in[index[i]]. */
 void ebnn_gather_f32(const float *in, float *out, const int32_t *index, int32_t n);
 
-/* Element-wise float32 steps (the graph's Mul/Add/Sub/Div/BatchNorm), in order. */
-enum { EBNN_MUL, EBNN_ADD, EBNN_SUB, EBNN_DIV, EBNN_RSUB, EBNN_RDIV, EBNN_ABS };
+/* Element-wise float32 steps (the graph's Mul/Add/Sub/Div/BatchNorm and activations), in order. */
+enum { EBNN_MUL, EBNN_ADD, EBNN_SUB, EBNN_DIV, EBNN_RSUB, EBNN_RDIV, EBNN_ABS, EBNN_MAX, EBNN_MIN, EBNN_PRELU,
+       EBNN_SIGMOID, EBNN_TANH };
 
 typedef struct {
     int32_t op;  /* EBNN_MUL ... */

@@ -69,6 +69,9 @@ def base_models() -> list[tuple[str, bytes]]:
         bases += [(f"mlp_random_{s}", random_mlp(s, ("cast_ge", "bq_qonnx", "sign")[s % 3]).model) for s in range(3)]
         bases += [(f"cnn_{p}", build_cnn(np.random.RandomState(10 + i), p, nhwc=(i == 1), n_convs=1, hw=(7, 7)).model)
                   for i, p in enumerate(("sign", "larq", "multithreshold"))]
+        from test_activations import build as activation_model
+
+        bases += [(f"act_{k}", activation_model(k, seed=i)) for i, k in enumerate(("PRelu", "Clip"))]
         bases = [(n, m.SerializeToString()) for n, m in bases]
         if TFC.is_file():
             bases.append(("tfc_w1a1", TFC.read_bytes()))

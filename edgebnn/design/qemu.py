@@ -52,7 +52,7 @@ def count(compiled, x: np.ndarray, timeout: float = 300.0) -> dict:
                                compiled.out_dir))
         ld = emu._linker_script(firmware_target.qemu_machine)
         _run([tools["cc"], *t.cflags, *objects, "--specs=rdimon.specs", "-nostartfiles",
-              f"-L{resources.runtime_c()}", "-T", str(ld), "-Wl,--gc-sections", "-o", "app.elf"], work, t)
+              f"-L{resources.runtime_c()}", "-T", str(ld), "-Wl,--gc-sections", "-o", "app.elf", "-lm"], work, t)
         sizes = emu.model_sizes(compiled.out_dir, t, work / "model-size", tools["cc"], tools["size"])
         x.astype("<f4").tofile(work / "input.bin")
         emu.run_qemu(firmware_target.qemu_machine, work, timeout)

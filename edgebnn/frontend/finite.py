@@ -17,12 +17,16 @@ from . import limits
 from .values import Const
 
 
+# Ops for which an infinite constant is an exact bound (Clip(x, -inf, 6) is min(x, 6)).
+BOUNDS = ("Clip", "Max", "Min")
+
+
 def check_node(node: onnx.NodeProto, ins: list, opset: int) -> None:
     """The constant inputs and float attributes of ``node`` hold finite numbers only."""
     for i, value in enumerate(ins):
         if isinstance(value, Const) and np.asarray(value.value).dtype.kind == "f":
             bad = _non_finite(np.asarray(value.value))
-            if bad:
+            if bad and not (bad != "NaN" and node.op_type in BOUNDS):
                 what = f"input '{_input_name(node, i, opset)}' ('{limits.printable(node.input[i])}')"
                 raise EdgebnnError(f"{node.op_type} {what} holds {bad}; edgebnn compiles finite parameters "
                                    "only: fix the trained values and export again", node.name)
