@@ -121,6 +121,8 @@ ARITH = {"Mul": ("mul", "mul"), "Add": ("add", "add"), "Sub": ("sub", "rsub"), "
 @handles("Mul", "Add", "Sub", "Div")
 def op_arith(ctx, node, ins):
     a, b = ins
+    if isinstance(a, TwoLevel) and isinstance(b, TwoLevel) and a.pred is b.pred:
+        return [levelwise(node, a, b)]
     if not isinstance(a, Const) and not isinstance(b, Const) and node.op_type == "Mul":
         return [scale_by_map(ctx, node, a, b)]
     if isinstance(a, Const) == isinstance(b, Const):
@@ -135,6 +137,14 @@ def op_arith(ctx, node, ins):
     real = ctx.builder.as_real(value, node.name)
     step_ = chains.step(step, per_sample(c, real.shape, node), real.shape[1:])
     return [replace(real, chain=real.chain + (step_,))]
+
+
+def levelwise(node, a: TwoLevel, b: TwoLevel) -> TwoLevel:
+    """Two values of one predicate, combined level by level: the zero-fix spelling of sign,
+    ``s = Sign(x); s + Cast(Equal(s, 0))``, is ``s`` again (+1 at 0, as edgebnn maps it)."""
+    step = ARITH[node.op_type][0]
+    at = lambda u, v: float(chains.apply(((step, np.float32(v)),), np.float32(u)))  # noqa: E731
+    return TwoLevel(a.pred, at(a.hi, b.hi), at(a.lo, b.lo))
 
 
 def scale_by_map(ctx, node, a, b) -> Real:
@@ -214,6 +224,17 @@ def op_compare(ctx, node, ins):
         return [binarize(ctx, node, a, cmp, scalar(t), hi, lo)]
     real = ctx.builder.as_real(a, node.name)
     return [TwoLevel(Pred(real, cmp, per_sample(t, real.shape, node), node.name), hi, lo)]
+
+
+@handles("Equal")
+def op_equal(ctx, node, ins):
+    a, b = ins
+    if isinstance(a, Const):
+        a, b = b, a
+    c = scalar(const(b, node, "one side to be a constant"))
+    if not isinstance(a, TwoLevel) or c is None:
+        raise EdgebnnError("Equal is supported between a binarized value and one constant", node.name)
+    return [a.mapped(lambda v: float(v == np.float32(c)))]
 
 
 @handles("Not")
