@@ -88,6 +88,7 @@ class Graph:
     input_shape: tuple[int, ...] = ()
     output_shape: tuple[int, ...] = ()
     source: str = ""
+    batch: int = 1  # the exported model's static batch (one sample is compiled)
 
     def add_tensor(self, name: str, dtype: str, shape, fanin: int = 0) -> Tensor:
         assert dtype in DTYPES, dtype

@@ -79,6 +79,9 @@ def build(graph: Graph, plan: Plan, target: Target, layer_bytes: list[int], size
         "device": device(target),
         "input_shape": list(graph.input_shape),
         "output_shape": list(graph.output_shape),
+        "batch": {"exported": graph.batch, "compiled": 1,
+                  "note": "one sample per model_run; the exported static batch is the caller's loop"
+                  if graph.batch > 1 else "one sample per model_run"},
         "layers": layers,
         "totals": {
             "binary_macs": sum(r["binary_macs"] for r in layers),

@@ -81,9 +81,11 @@ def onnxruntime_run(proto: onnx.ModelProto, x: np.ndarray):
     opts.log_severity_level = 3
     session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
+    consts = {i.name for i in proto.graph.initializer}
+    batch = loader.input_shape(next(v for v in proto.graph.input if v.name not in consts))[0]
     outs, zeros = [], 0
-    for row in x:
-        res = session.run(None, {name: row[None]})
+    for row in x:  # a static batch N > 1: the row N times, the first sample's results
+        res = [r[:1] for r in session.run(None, {name: np.repeat(row[None], batch, axis=0)})]
         outs.append(res[0])
         zeros += sum(int(np.count_nonzero(r == 0)) for r in res[1:])
     return np.concatenate(outs), zeros

@@ -18,9 +18,10 @@ from .values import Const, Real
 
 
 class Context:
-    def __init__(self, builder: Builder, opset: int):
+    def __init__(self, builder: Builder, opset: int, batch: int = 1):
         self.builder = builder
         self.opset = opset
+        self.batch = batch  # the exported model's static batch
 
     @staticmethod
     def attr(node, name, default=None):
@@ -52,11 +53,14 @@ def load(model) -> Graph:
         raise EdgebnnError(f"the graph has {len(inputs)} non-constant inputs; edgebnn compiles single-input models")
     builder = Builder(name)
     ir = builder.graph
-    ir.input_shape = loader.input_shape(inputs[0])
+    exported = loader.input_shape(inputs[0])
+    # A static batch N > 1: the ops never mix samples (a Reshape that would is refused), so
+    # one sample is compiled and the batch is the caller's loop.
+    ir.batch, ir.input_shape = exported[0], (1,) + exported[1:]
     # The caller's buffer, flat: views (layout.py) give it any logical shape.
     ir.input = builder.tensor("f32", (int(np.prod(ir.input_shape)),))
     env[inputs[0].name] = Real(ir.input, ir.input_shape)
-    ctx = Context(builder, loader.opset(proto))
+    ctx = Context(builder, loader.opset(proto), ir.batch)
     out_name = g.output[0].name
     for node in live_nodes(g, out_name):
         visit(ctx, node, env)

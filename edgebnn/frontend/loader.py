@@ -151,7 +151,7 @@ def initializer(t: onnx.TensorProto) -> np.ndarray:
 
 
 def input_shape(vi: onnx.ValueInfoProto) -> tuple[int, ...]:
-    """The input's shape with a symbolic batch axis fixed to 1."""
+    """The input's shape, a symbolic batch axis fixed to 1 (a static batch N stays N)."""
     t = vi.type.tensor_type
     if t.elem_type != onnx.TensorProto.FLOAT:
         raise EdgebnnError(f"input '{vi.name}' is not float32; edgebnn models take float32 input")
@@ -163,7 +163,7 @@ def input_shape(vi: onnx.ValueInfoProto) -> tuple[int, ...]:
             dims.append(1)
         else:
             raise EdgebnnError(f"input '{vi.name}' has a non-static dimension {i}; export with a fixed shape")
-    if not dims or dims[0] != 1:
-        raise EdgebnnError(f"input '{vi.name}' must have a batch axis of 1 first, got {dims}")
+    if not dims:
+        raise EdgebnnError(f"input '{vi.name}' must have a batch axis first, got a scalar")
     limits.check_shape(dims, f"input '{limits.printable(vi.name)}'")
     return tuple(dims)

@@ -69,7 +69,9 @@ def op_identity(ctx, node, ins):
 
 @handles("Reshape")
 def op_reshape(ctx, node, ins):
-    target = const(ins[1], node, "the target shape")
+    target = np.array(const(ins[1], node, "the target shape"))
+    if ctx.batch > 1 and target.ndim == 1 and target.size and target[0] == ctx.batch:
+        target[0] = 1  # the exported static batch, of which one sample is compiled
     return [reshape(ins[0], reshape_target(ins[0].shape, target, ctx.attr(node, "allowzero", 0), node), node)]
 
 
