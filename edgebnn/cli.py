@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, compiler, report_md, targets
+from . import compiler, targets
 from .errors import EdgebnnError
+from .report import markdown as report_md
+from .version import __version__
 
 _table = report_md.text_table
 
@@ -41,14 +43,14 @@ def memory_summary(report: dict) -> str:
 
 
 def _suggestions(model, report) -> list[str]:
-    """What brings a model that does not fit under budget (suggest.py: re-analysed figures)."""
-    from .suggest import suggestions
+    """What brings a model that does not fit under budget (report/suggest.py: re-analysed figures)."""
+    from .report.suggest import suggestions
 
     return [f"suggestion: {line}" for line in suggestions(model, report)]
 
 
 def cmd_compile(args) -> int:
-    from .budget import BudgetError
+    from .report.budget import BudgetError
 
     try:
         compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, sram=args.sram,
@@ -115,7 +117,7 @@ def _inputs(args, shape) -> np.ndarray:
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate
+    from .check.validate import validate
 
     graph = compiler.lowered(args.model)
     result = validate(args.model, _inputs(args, graph.input_shape), kernels=args.kernels)

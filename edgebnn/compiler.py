@@ -10,10 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, budget, codegen, optkernels, frontend, passes, planner, report_md, sizes, targets
+from . import codegen, frontend, passes, planner, targets
 from . import report as reports
+from .codegen import sizes
 from .ir import Graph
-from .reference import Reference
+from .ir.reference import Reference
+from .passes import kernels as optkernels
+from .report import budget
+from .report import markdown as report_md
+from .version import __version__
 
 
 class CompiledModel:
@@ -27,7 +32,7 @@ class CompiledModel:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Run the emitted C (built for the host on first use) on a batch."""
-        from .harness import HostModel
+        from .check.harness import HostModel
 
         if self._host is None:
             g = self.graph
@@ -37,8 +42,8 @@ class CompiledModel:
         return self._host.run(x).reshape((len(x),) + tuple(self.graph.output_shape[1:]))
 
     def emulate(self, x: np.ndarray, timeout: float | None = None) -> tuple[np.ndarray, dict]:
-        """Run the emitted C under QEMU on the target's Cortex-M: (outputs, stats); see emulate.py."""
-        from .emulate import emulate
+        """Run the emitted C under QEMU on the target's Cortex-M: (outputs, stats); see check/emulate.py."""
+        from .check.emulate import emulate
 
         return emulate(self, x, timeout=timeout)
 
@@ -71,7 +76,7 @@ def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", ke
 
 def report_files(rep: dict, picture: bool = True) -> dict:
     """report.json, report.md and (unless not wanted) the memory-timeline picture."""
-    from . import timeline
+    from .report import timeline
 
     files = {"report.json": json.dumps(rep, indent=2) + "\n",
              "report.md": report_md.render(rep, "memory.png" if picture else None)}

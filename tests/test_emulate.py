@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import edgebnn
-from edgebnn.emulate import INSTALL, UNIT
+from edgebnn.check.emulate import INSTALL, UNIT
 from edgebnn.errors import EdgebnnError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,8 +5,9 @@ import json
 import time
 from pathlib import Path
 
-from .. import compiler, report_md, targets
+from .. import compiler, targets
 from ..errors import EdgebnnError
+from ..report import markdown as report_md
 from . import arch as archs
 from . import plot, search, space
 

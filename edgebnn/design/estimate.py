@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import re
 
-from .. import __version__, budget, codegen, compiler, optkernels, planner, sizes, targets
+from .. import codegen, compiler, planner, targets
 from .. import report as reports
+from ..codegen import sizes
+from ..passes import kernels as optkernels
+from ..report import budget
+from ..version import __version__
 from . import arch as archs
 from . import costmodel, onnxgen
 

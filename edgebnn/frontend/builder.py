@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import chain as chains, layout
 from ..errors import EdgebnnError
 from ..ir import Graph, Op
+from ..ir import chain as chains
 from ..passes import ranges
-from . import limits
+from . import layout, limits
 from .values import Bits, Const, Pred, Real, TwoLevel
 from .weights import BinaryWeights, analyse
 

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import chain as chains, layout
 from ..errors import EdgebnnError
-from . import custom
+from ..ir import chain as chains
+from . import custom, layout
 from .shapes import flatten_shape, reshape_target, squeeze_shape, unsqueeze_shape
 from .values import Bits, Const, Pred, Real, TwoLevel
 

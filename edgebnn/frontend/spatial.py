@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 
-from .. import chain as chains
 from ..errors import EdgebnnError
-from ..layout import hwc_index
+from ..ir import chain as chains
+from .layout import hwc_index
 from .ops import const, handles
 from .values import Bits, Padded, Real, TwoLevel
 

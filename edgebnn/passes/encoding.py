@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bits, huffman
 from ..errors import EdgebnnError
-from ..ir import Graph, Op
+from ..ir import Graph, Op, bits
+from . import huffman
 
 TABLE = ("huff_first", "huff_count", "huff_offset", "huff_symbols")
 LUT_WORDS = 128  # EBNN_HUFF_LUT_WORDS

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bits
-from ..ir import Graph
+from ..ir import Graph, bits
 
 
 def _pack(op, flags: np.ndarray) -> np.ndarray:

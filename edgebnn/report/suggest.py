@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import __version__, codegen, frontend, optkernels, passes, planner, sizes, targets
-from . import report as reports
+from .. import codegen, frontend, passes, planner, targets
+from ..codegen import sizes
+from ..passes import kernels as optkernels
+from ..version import __version__
+from . import report_json as reports
 
 RATES = (0.5, 0.25, 0.1, 0.05, 0.02)
 MAX_LAYERS = 3

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import bits, chain as chains
-from .ir import Graph, Op, Tensor
+from .graph import Graph, Op, Tensor
 
 
 # -- helpers --------------------------------------------------------------------------

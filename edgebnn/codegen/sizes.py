@@ -15,8 +15,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import EdgebnnError
-from .targets import Target
+from ..errors import EdgebnnError
+from ..targets import Target
+from .toolchain import CFLAGS, compile_error
 
 # Used when the target's compiler is not installed: a typical Cortex-M4 -O2 build
 # of the portable kernels plus the run function, and a few frames of stack.
@@ -54,8 +55,6 @@ def measure(files: dict[str, str], target: Target) -> dict:
 
 
 def _measure(files, target, cc, size) -> dict:
-    from .emulate import CFLAGS, _compile_error  # the emulator's build: the same objects
-
     with tempfile.TemporaryDirectory(prefix="edgebnn-size-") as tmp:
         d = Path(tmp)
         for name, text in files.items():
@@ -66,7 +65,7 @@ def _measure(files, target, cc, size) -> dict:
         if done.returncode != 0:  # a compiler without the stack flags (clang, old gcc)?
             done = subprocess.run(base, cwd=d, capture_output=True, text=True)
         if done.returncode != 0:
-            raise _compile_error(done.stderr, target)
+            raise compile_error(done.stderr, target)
         out = subprocess.run([size, "-A", *(n[:-2] + ".o" for n in sources)], cwd=d, check=True,
                              capture_output=True, text=True).stdout
         sections = section_bytes(out)

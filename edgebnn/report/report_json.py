@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import budget as budgets
-from .ir import Graph, Op
-from .passes import encoding
-from .planner import Plan
-from .targets import Target
+from ..ir import Graph, Op
+from ..passes import encoding
+from ..planner import Plan
+from ..targets import Target
 
 FORMAT = {"bdense": "bits", "dense_binw": "bits", "dense": "float32", "bconv": "bits", "conv": "float32"}
 BINARY = ("bdense", "bconv")

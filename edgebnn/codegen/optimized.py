@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import optkernels
-from .bits import pack
-from .ir import Op
+from ..ir import Op
+from ..ir import weight_layouts as optkernels
+from ..ir.bits import pack
+from ..ir.float_threshold import fold_binarize
+from .cvalues import compress
 
 HEADER = "ebnn_opt.h"
 VSUM = "ebnn_opt_vsum.c"  # the transposed kernels' shared vertical sums
@@ -42,8 +44,6 @@ def fused_threshold(graph, op: Op) -> Op | None:
 
 def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
     """The C call of an optimised layer, or None to use the portable kernel."""
-    from .codegen import compress
-
     g, a, p = em.graph, op.attrs, f"L{index}"
     if op.kind == "threshold" and id(op) in em.fused:
         return f"(void)0 /* fused into layer {em.fused[id(op)]} */"
@@ -81,7 +81,7 @@ def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
         return f"ebnn_bconv_thr_opt({src}, {w}, {bits}, {geom}, {a['pad_mode']}, {thr}, {neg}, {mod})"
     if op.kind == "binarize":
         out_t = g.tensors[op.outputs[0]]
-        folded = optkernels.fold_binarize(a["chain"], a["t"], a["cmp"], bool(a["invert"]), (out_t.size,))
+        folded = fold_binarize(a["chain"], a["t"], a["cmp"], bool(a["invert"]), (out_t.size,))
         if folded is None:
             return None
         t, strict, invert = folded
@@ -93,8 +93,6 @@ def layer(em, index: int, op: Op, src: str, dst: str) -> str | None:
 
 
 def _thr_consts(em, p, thr_op, index):
-    from .codegen import compress
-
     out_t = em.graph.tensors[thr_op.outputs[0]]
     ta = thr_op.attrs
     _, mod = compress(ta["thr"].astype(np.int64) * 2 + ta["neg"], out_t.channels)

@@ -5,16 +5,17 @@ Every C identifier is made here from layer numbers; nothing from the ONNX file
 """
 from __future__ import annotations
 
-import math
 import re
 
 import jinja2
 import numpy as np
 
-from . import codegen_opt, resources
-from .bits import pack
-from .ir import Graph, Op
-from .planner import Plan
+from .. import resources
+from ..ir import Graph, Op
+from ..ir.bits import pack
+from ..planner import Plan
+from . import optimized as codegen_opt
+from .cvalues import c_float, c_values, compress
 
 CTYPE = {"f32": "float", "i32": "int32_t", "bits": "uint32_t"}
 STEP_CODE = {"mul": "EBNN_MUL", "add": "EBNN_ADD", "sub": "EBNN_SUB", "div": "EBNN_DIV",
@@ -32,39 +33,6 @@ SIZEOF = {"float": 4, "int32_t": 4, "uint32_t": 4, "uint16_t": 2, "uint8_t": 1}
 # Flash bytes of the structs on a 32-bit target.
 STEP_BYTES = 12
 WINDOW_BYTES = 14 * 4
-
-
-def c_float(v) -> str:
-    v = float(np.float32(v))
-    if math.isnan(v):
-        return "NAN"
-    if math.isinf(v):
-        return "INFINITY" if v > 0 else "-INFINITY"
-    if v == int(v) and abs(v) < 1 << 24 and math.copysign(1.0, v) == math.copysign(1.0, int(v) or 1.0):
-        return f"{int(v)}.0f"
-    return f"{v.hex()}f"  # hexadecimal: exact, so C and numpy hold the same float
-
-
-def c_values(ctype: str, values: np.ndarray) -> list[str]:
-    flat = np.asarray(values).reshape(-1)
-    if ctype == "uint32_t":
-        return [f"0x{int(v):08x}u" for v in flat]
-    if ctype == "int32_t":
-        return [f"{int(v)}" if v != -(1 << 31) else "INT32_MIN" for v in flat]
-    if ctype in ("uint16_t", "uint8_t"):
-        return [f"{int(v)}u" for v in flat]
-    return [c_float(v) for v in flat]
-
-
-def compress(values: np.ndarray, channels: int) -> tuple[np.ndarray, int]:
-    """(the distinct part, mod) of a per-element constant read as c[i % mod]."""
-    flat = np.asarray(values).reshape(-1)
-    key = flat.view(np.uint32) if flat.dtype == np.float32 else flat
-    if flat.size == 0 or np.all(key == key[0]):
-        return flat[:1], 1
-    if channels and flat.size % channels == 0 and np.array_equal(key, np.tile(key[:channels], flat.size // channels)):
-        return flat[:channels], channels
-    return flat, flat.size
 
 
 class Emitter:
