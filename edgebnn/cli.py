@@ -23,7 +23,7 @@ def _short(name: str, limit: int = 28) -> str:
 
 
 def layer_table(report: dict) -> str:
-    rows = [[i, _short(r["name"]), r["op"], "x".join(map(str, r["input_shape"])) or "-",
+    rows = [[i, _short(r["name"]), report_md.op_label(r), "x".join(map(str, r["input_shape"])) or "-",
              "x".join(map(str, r["output_shape"])) or "-",
              "binary" if r["binary_macs"] else ("real" if r["real_macs"] else "-"),
              r["weights"], r["binary_macs"] + r["real_macs"], r["weight_bytes"],
@@ -150,7 +150,7 @@ def cmd_emulate(args) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0 if stats["identical"] else 1
-    rows = [[i, _short(r["name"]), r["op"], c] for i, (r, c) in
+    rows = [[i, _short(r["name"]), report_md.op_label(r), c] for i, (r, c) in
             enumerate(zip(compiled.report["layers"], stats["per_layer_instructions"]))]
     print(_table(rows, ["#", "layer", "op", "instructions (QEMU -icount, not cycles)"]))
     print(f"{stats['inferences']} inferences on QEMU {stats['machine']} ({stats['target']}): "

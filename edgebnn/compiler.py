@@ -15,7 +15,6 @@ from . import report as reports
 from .codegen import sizes
 from .ir import Graph
 from .ir.reference import Reference
-from .passes import kernels as optkernels
 from .report import budget
 from .report import markdown as report_md
 from .version import __version__
@@ -53,9 +52,9 @@ def _check_input(graph: Graph, x: np.ndarray) -> None:
         raise ValueError(f"input of shape {x.shape}: expected (N, {', '.join(map(str, graph.input_shape[1:]))})")
 
 
-def lowered(model, weights: str = "size") -> Graph:
+def lowered(model, weights: str = "size", kernels: str = "optimized") -> Graph:
     graph = model if isinstance(model, Graph) else frontend.load(model)
-    return passes.lower(graph, weights)
+    return passes.lower(graph, weights, kernels)
 
 
 def reference(model) -> Reference:
@@ -67,10 +66,10 @@ def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", ke
     override the target's budget (bytes, or '2KiB', '512K', '1MiB'); ``weights``: sparse
     layers stored for the smallest flash ("size") or a direct inner loop ("speed");
     ``kernels``: "optimized" (default) or "reference" (the portable kernels)."""
-    tgt, kernels = targets.get(target).with_budget(sram, flash), optkernels.check_variant(kernels)
-    graph = optkernels.reserve_scratch(lowered(model, weights), kernels)
+    tgt = targets.get(target).with_budget(sram, flash)
+    graph = lowered(model, weights, kernels)
     plan = planner.plan(graph)
-    files, layer_bytes = codegen.render(graph, plan, __version__, kernels)
+    files, layer_bytes = codegen.render(graph, plan, __version__)
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))
 
 

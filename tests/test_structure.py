@@ -3,11 +3,13 @@ the op registry, and a pyproject package list that ships every subpackage."""
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "edgebnn"
 MAX_LINES = 400
+MAX_KIND_BRANCHES = 12
 
 
 def _modules() -> dict[str, Path]:
@@ -69,6 +71,14 @@ def test_no_import_cycle_between_modules():
     modules = _modules()
     graph = {name: _imports(name, path, modules) for name, path in modules.items()}
     assert _cycle(graph) is None
+
+
+def test_few_branches_on_op_kinds():
+    """The stages ask the op registry (ir/ops/) instead of switching on kinds."""
+    pattern = re.compile(r"kind ==|kind in|kind !=")
+    hits = [f"{p.relative_to(PACKAGE)}:{i}" for p in PACKAGE.rglob("*.py")
+            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert len(hits) <= MAX_KIND_BRANCHES, hits
 
 
 def test_pyproject_ships_every_subpackage():

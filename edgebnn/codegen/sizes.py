@@ -80,9 +80,9 @@ def section_bytes(size_a: str) -> dict:
     for line in size_a.splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[1].isdigit():
-            kind = parts[0].lstrip(".").split(".")[0]
-            if kind in totals:
-                totals[kind] += int(parts[1])
+            section = parts[0].lstrip(".").split(".")[0]
+            if section in totals:
+                totals[section] += int(parts[1])
             elif parts[0] == "COMMON":
                 totals["bss"] += int(parts[1])
     return totals
@@ -98,9 +98,9 @@ def call_graph(folder: Path) -> tuple[dict, dict, set]:
     frames, calls, dynamic = {}, {}, set()
     for ci in sorted(folder.glob("*.ci")):
         text = ci.read_text()
-        for title, nbytes, kind in _NODE.findall(text):
+        for title, nbytes, frame in _NODE.findall(text):
             frames[title] = int(nbytes)
-            if kind != "static":
+            if frame != "static":
                 dynamic.add(title)
         for src, dst in _EDGE.findall(text):
             calls.setdefault(src, set()).add(dst)

@@ -15,7 +15,6 @@ import re
 from .. import codegen, compiler, planner, targets
 from .. import report as reports
 from ..codegen import sizes
-from ..passes import kernels as optkernels
 from ..report import budget
 from ..version import __version__
 from . import arch as archs
@@ -51,7 +50,7 @@ def core(tgt) -> str:
 def estimate(arch: dict, target, seed: int = 0, instructions: bool = True) -> dict:
     """The candidate's figures (bytes; instructions under QEMU -icount, not cycles)."""
     tgt = targets.get(target)
-    graph = optkernels.reserve_scratch(compiler.lowered(onnxgen.build(arch, seed)))
+    graph = compiler.lowered(onnxgen.build(arch, seed))
     plan = planner.plan(graph)
     files, layer_bytes = codegen.render(graph, plan, __version__)
     rep = reports.build(graph, plan, tgt, layer_bytes, _sizes(graph, plan, files, layer_bytes, tgt))

@@ -148,7 +148,7 @@ def scale_by_map(ctx, node, a, b) -> Real:
     bld = ctx.builder
     x = bld.to_hwc_real(a, node.name)
     k = bld.to_hwc_real(b, node.name)
-    out = bld.emit("scale_rows", node.name, [x.tensor, k.tensor], "f32", bld.t(x.tensor).shape)
+    out = bld.emit("scale_rows", node.name, [x.tensor, k.tensor])
     return Real(out, a.shape, nonbinary_layer=x.nonbinary_layer, idx=x.idx)
 
 
@@ -173,7 +173,7 @@ def op_reduce_mean(ctx, node, ins):
     bld = ctx.builder
     x = bld.to_hwc_real(v, node.name)
     h, w = v.shape[2:]
-    out = bld.emit("mean_rows", node.name, [x.tensor], "f32", (h, w, 1))
+    out = bld.emit("mean_rows", node.name, [x.tensor])
     return [Real(out, (1, 1, h, w), idx=layout.hwc_index(1, h, w))]
 
 

@@ -79,13 +79,13 @@ def pair_counts(tw: np.ndarray) -> np.ndarray:
 
 
 def conv_t_list(graph, op) -> int:
-    """Entries of the list the transposed convolution (ebnn_bconv_t) keeps for op, 0 when op
+    """Entries of the list the transposed convolution (ebnn_bconv_t) keeps for a bconv op, 0 when it
     does not take it: binary weights, unit horizontal stride and dilation, a window of at
     most T_MAX_BITS packed bits.  The list holds the window and 16 entries of padding, plus
     four columns of spare room, so the live columns move to the front at most every fourth
     column (about every tenth for half-set inputs)."""
     a = op.attrs
-    if op.kind != "bconv" or a.get("format", "bits") != "bits" or "mask" in a:
+    if a.get("format", "bits") != "bits" or "mask" in a:
         return 0
     cin = graph.tensors[op.inputs[0]].channels
     (kh, kw), wc = a["kernel"], (cin + 31) // 32
