@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import edgebnn  # noqa: E402
 from edgebnn.cli import _table  # noqa: E402
-from edgebnn.emulate import UNIT  # noqa: E402
+from edgebnn.check.emulate import UNIT  # noqa: E402
 
 VARIANTS = ("reference", "optimized")
 TFC = ROOT / "examples" / "models" / "tfc_w1a1" / "TFC_1W1A.onnx"

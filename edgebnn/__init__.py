@@ -1,8 +1,7 @@
 """edgebnn: binary and sparse-binary neural networks from ONNX to exact C for microcontrollers."""
-__version__ = "0.1.0"
-
-from .errors import EdgebnnError  # noqa: E402
-from .frontend import load  # noqa: E402
-from .compiler import CompiledModel, compile, reference  # noqa: E402
+from .version import __version__
+from .errors import EdgebnnError
+from .frontend import load
+from .compiler import CompiledModel, compile, reference
 
 __all__ = ["CompiledModel", "EdgebnnError", "compile", "load", "reference", "__version__"]

@@ -7,8 +7,11 @@ import sys
 
 import numpy as np
 
-from . import __version__, compiler, jsontext, outdir, report_md, targets
+from . import compiler, outdir, targets
 from .errors import EdgebnnError
+from .report import jsontext
+from .report import markdown as report_md
+from .version import __version__
 
 _table = report_md.text_table
 INTERRUPTED = "edgebnn: interrupted; any earlier output is left as it was"
@@ -20,7 +23,7 @@ def _short(name: str, limit: int = 28) -> str:
 
 
 def layer_table(report: dict) -> str:
-    rows = [[i, _short(r["name"]), r["op"], "x".join(map(str, r["input_shape"])) or "-",
+    rows = [[i, _short(r["name"]), report_md.op_label(r), "x".join(map(str, r["input_shape"])) or "-",
              "x".join(map(str, r["output_shape"])) or "-",
              "binary" if r["binary_macs"] else ("real" if r["real_macs"] else "-"),
              r["weights"], r["binary_macs"] + r["real_macs"], r["weight_bytes"],
@@ -40,14 +43,14 @@ def memory_summary(report: dict) -> str:
 
 
 def _suggestions(model, report) -> list[str]:
-    """What brings a model that does not fit under budget (suggest.py: re-analysed figures)."""
-    from .suggest import suggestions
+    """What brings a model that does not fit under budget (report/suggest.py: re-analysed figures)."""
+    from .report.suggest import suggestions
 
     return [f"suggestion: {line}" for line in suggestions(model, report)]
 
 
 def cmd_compile(args) -> int:
-    from .budget import BudgetError
+    from .report.budget import BudgetError
 
     outdir.check(args.output)
     try:
@@ -135,7 +138,7 @@ def _npy(path: str) -> np.ndarray:
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate
+    from .check.validate import validate
 
     graph = compiler.lowered(args.model)
     result = validate(args.model, _inputs(args, graph.input_shape), kernels=args.kernels)
@@ -170,7 +173,7 @@ def cmd_emulate(args) -> int:
     if args.json:
         print(jsontext.dumps(stats, indent=2))
         return 0 if stats["identical"] else 1
-    rows = [[i, _short(r["name"]), r["op"], c] for i, (r, c) in
+    rows = [[i, _short(r["name"]), report_md.op_label(r), c] for i, (r, c) in
             enumerate(zip(compiled.report["layers"], stats["per_layer_instructions"]))]
     print(_table(rows, ["#", "layer", "op", "instructions (QEMU -icount, not cycles)"]))
     print(f"{stats['inferences']} inferences on QEMU {stats['machine']} ({stats['target']}): "

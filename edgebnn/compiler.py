@@ -8,10 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, budget, codegen, optkernels, frontend, jsontext, outdir, passes, planner, report_md, sizes, targets
+from . import codegen, frontend, outdir, passes, planner, targets
 from . import report as reports
+from .codegen import sizes
 from .ir import Graph
-from .reference import Reference
+from .ir.reference import Reference
+from .report import budget
+from .report import jsontext
+from .report import markdown as report_md
+from .version import __version__
 
 
 class CompiledModel:
@@ -25,7 +30,7 @@ class CompiledModel:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Run the emitted C (built for the host on first use) on a batch."""
-        from .harness import HostModel
+        from .check.harness import HostModel
 
         if self._host is None:
             g = self.graph
@@ -35,8 +40,8 @@ class CompiledModel:
         return self._host.run(x).reshape((len(x),) + tuple(self.graph.output_shape[1:]))
 
     def emulate(self, x: np.ndarray, timeout: float | None = None) -> tuple[np.ndarray, dict]:
-        """Run the emitted C under QEMU on the target's Cortex-M: (outputs, stats); see emulate.py."""
-        from .emulate import emulate
+        """Run the emitted C under QEMU on the target's Cortex-M: (outputs, stats); see check/emulate.py."""
+        from .check.emulate import emulate
 
         return emulate(self, x, timeout=timeout)
 
@@ -46,9 +51,9 @@ def _check_input(graph: Graph, x: np.ndarray) -> None:
         raise ValueError(f"input of shape {x.shape}: expected (N, {', '.join(map(str, graph.input_shape[1:]))})")
 
 
-def lowered(model, weights: str = "size") -> Graph:
+def lowered(model, weights: str = "size", kernels: str = "optimized") -> Graph:
     graph = model if isinstance(model, Graph) else frontend.load(model)
-    return passes.lower(graph, weights)
+    return passes.lower(graph, weights, kernels)
 
 
 def reference(model) -> Reference:
@@ -60,16 +65,16 @@ def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", ke
     override the target's budget (bytes, or '2KiB', '512K', '1MiB'); ``weights``: sparse
     layers stored for the smallest flash ("size") or a direct inner loop ("speed");
     ``kernels``: "optimized" (default) or "reference" (the portable kernels)."""
-    tgt, kernels = targets.get(target).with_budget(sram, flash), optkernels.check_variant(kernels)
-    graph = optkernels.reserve_scratch(lowered(model, weights), kernels)
+    tgt = targets.get(target).with_budget(sram, flash)
+    graph = lowered(model, weights, kernels)
     plan = planner.plan(graph)
-    files, layer_bytes = codegen.render(graph, plan, __version__, kernels)
+    files, layer_bytes = codegen.render(graph, plan, __version__)
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))
 
 
 def report_files(rep: dict, picture: bool = True) -> dict:
     """report.json, report.md and (unless not wanted) the memory-timeline picture."""
-    from . import timeline
+    from .report import timeline
 
     files = {"report.json": jsontext.dumps(rep, indent=2) + "\n",
              "report.md": report_md.render(rep, "memory.png" if picture else None)}

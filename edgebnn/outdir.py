@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 from .errors import EdgebnnError
 
 MANIFEST = ".edgebnn-output.json"

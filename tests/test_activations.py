@@ -90,7 +90,7 @@ def test_sigmoid_and_tanh_under_emulation_equal_the_host_build():
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_activation_c_is_clean_under_asan_and_ubsan(kind):
-    from edgebnn import harness
+    from edgebnn.check import harness
 
     model = build(kind, seed=KINDS.index(kind))
     compiled = edgebnn.compile(model)

@@ -15,7 +15,9 @@ import pytest
 
 import edgebnn
 from cnn_builders import build_cnv
-from edgebnn import emulate, sizes, targets
+from edgebnn import targets
+from edgebnn.check import emulate
+from edgebnn.codegen import sizes
 from edgebnn.errors import EdgebnnError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +130,7 @@ def test_allow_overflow_writes_the_code_anyway(tmp_path):
 
 def test_flash_overflow_points_at_the_biggest_weights():
     need = edgebnn.compile(TFC, target="cortex-m4", allow_overflow=True).report["memory"]["flash_bytes"]
-    with pytest.raises(edgebnn.budget.BudgetError) as info:  # over by 1,000 B: one layer's weights can give that
+    with pytest.raises(edgebnn.report.budget.BudgetError) as info:  # over by 1,000 B: one layer's weights can give that
         edgebnn.compile(TFC, target="cortex-m4", flash=need - 1000)
     assert "flash" in str(info.value) and "over by" in str(info.value)
     marked = [line for line in info.value.details.splitlines() if line.startswith("* ")]
@@ -210,7 +212,8 @@ def test_plan_json_and_output_folder(tmp_path):
 
 
 def test_timeline_picture_is_deterministic():
-    from edgebnn import compiler, timeline
+    from edgebnn import compiler
+    from edgebnn.report import timeline
 
     report = compiler.analyse(TFC, "cortex-m4")[-1]
     assert timeline.png(report) == timeline.png(report)

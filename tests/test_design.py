@@ -101,7 +101,7 @@ def test_estimate_is_independent_of_the_sibling_build():
 
 def test_suggestions_for_a_model_that_does_not_fit(capsys, tmp_path):
     """The suggested rate is checked here by the real compiler on a model sparsified to it."""
-    from edgebnn.suggest import suggestions
+    from edgebnn.report.suggest import suggestions
 
     model = "examples/models/sbnn/sbnn_mlp_p10.onnx"
     rep = edgebnn.compiler.analyse(model, "cortex-m0plus", None, "16KiB")[-1]
@@ -112,7 +112,7 @@ def test_suggestions_for_a_model_that_does_not_fit(capsys, tmp_path):
     rate = float(lines[0].split("connection rate of ")[1].split("%")[0]) / 100
     names = [n.split("'")[0] for n in lines[0].split(" in '")[1].split(", '")]
     from edgebnn import frontend
-    from edgebnn.suggest import _sparsify
+    from edgebnn.report.suggest import _sparsify
 
     g = _sparsify(frontend.load(model), names, rate)
     compiled = edgebnn.compile(g, target="cortex-m0plus", flash="16KiB")

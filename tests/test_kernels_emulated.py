@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import edgebnn
-from edgebnn.emulate import INSTALL
+from edgebnn.check.emulate import INSTALL
 from onnx_builders import INPUT_LAYOUTS, WEIGHT_FORMS
 from sparse_builders import build_sparse_cnn
 from test_property_mlp import _build, _settings, check_against_onnxruntime

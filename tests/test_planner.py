@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import edgebnn
 from cnn_builders import CNN_PATTERNS, build_cnn, build_cnv
 from edgebnn import compiler, planner
+from edgebnn.ir.ops import OPS
 from edgebnn.planner import Buffer, lifetimes, plan_from_buffers, strategies
 from onnx_builders import PATTERNS, random_mlp
 
@@ -88,7 +89,7 @@ def test_in_place_only_where_the_kernel_allows_it(planned):
     graph, p = planned
     for i, src, out in p.in_place:
         op = graph.ops[i]
-        assert op.kind in lifetimes.IN_PLACE_KINDS and op.inputs[0] == src and op.outputs[0] == out
+        assert OPS[op.kind].in_place and op.inputs[0] == src and op.outputs[0] == out
         assert src != graph.input and out != graph.output
         assert p.offsets[src] == p.offsets[out]
         assert p.lifetimes[src][1] >= i  # the shared buffer lives on

@@ -26,7 +26,7 @@ def test_every_threshold_of_real_models_is_in_range():
     for seed in range(6):
         built = build_mlp(np.random.RandomState(seed), "sign", k0=40, hidden=[33, 70], n_out=5)
         g = passes.lower(frontend.load(built.model))
-        ops = [op for op in g.ops if op.kind == "threshold"]
+        ops = [t for op in g.ops for t in (op, *op.epilogues) if t.kind == "threshold"]  # fused ones too
         assert ops
         for op in ops:
             k = g.tensors[op.inputs[0]].fanin
@@ -59,7 +59,7 @@ def test_a_fan_in_beyond_int32_is_a_clear_error():
 
 def test_a_threshold_outside_the_accumulator_is_a_clear_error():
     g = passes.lower(frontend.load(small_known_mlp("sign", seed=1).model))
-    op = next(op for op in g.ops if op.kind == "threshold")
+    op = next(t for op in g.ops for t in (op, *op.epilogues) if t.kind == "threshold")  # fused or not
     k = g.tensors[op.inputs[0]].fanin
     op.attrs["thr"] = op.attrs["thr"].copy()
     op.attrs["thr"][0] = k + 2

@@ -2,7 +2,7 @@
 
 Random networks (binary MLPs of every exporter pattern, binary CNNs, and sparse binary
 networks of both forms: pruned {-s, 0, +s} and two-level {beta, alpha}) are compiled in this
-process and built by ``edgebnn.harness.sanitized_run``: a standalone executable that runs
+process and built by ``edgebnn.check.harness.sanitized_run``: a standalone executable that runs
 each input with exactly-sized heap buffers for the input, the output and the arena (filled
 with garbage), compiled with ``-fsanitize=address,undefined -fno-sanitize-recover=all``.
 Every run must be free of findings, give outputs identical to ``edgebnn.reference``, and
@@ -25,8 +25,8 @@ import pytest
 
 import edgebnn
 from cnn_builders import CNN_PATTERNS, build_cnn
-from edgebnn import harness
-from edgebnn.reference import Reference
+from edgebnn.check import harness
+from edgebnn.ir.reference import Reference
 from onnx_builders import PATTERNS, build_mlp, for_onnxruntime
 from sparse_builders import FORMS, build_sparse_cnn, build_sparse_mlp
 

@@ -15,7 +15,7 @@ import pytest
 from onnx import helper, numpy_helper
 
 import edgebnn
-from edgebnn import cache, harness
+from edgebnn.check import cache, harness
 from onnx_builders import small_known_mlp
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +195,7 @@ def test_json_output_is_strict(files):
         raise ValueError(f"{name} is not JSON")
 
     assert proc.returncode == 0 and json.loads(proc.stdout, parse_constant=refuse)["ok"]
-    from edgebnn import jsontext
+    from edgebnn.report import jsontext
 
     text = jsontext.dumps({"e": float("nan"), "rows": [1.5, float("-inf")]})
     assert json.loads(text, parse_constant=refuse) == {"e": None, "rows": [1.5, None]}

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import time
 
-from .. import jsontext, outdir, report_md, targets
+from .. import outdir, targets
 from ..errors import EdgebnnError
+from ..report import jsontext
+from ..report import markdown as report_md
 from . import arch as archs
 from . import plot, search, space
 

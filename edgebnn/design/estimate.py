@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import re
 
-from .. import __version__, budget, codegen, compiler, optkernels, planner, sizes, targets
+from .. import codegen, compiler, planner, targets
 from .. import report as reports
+from ..codegen import sizes
+from ..report import budget
+from ..version import __version__
 from . import arch as archs
 from . import costmodel, onnxgen
 
@@ -47,7 +50,7 @@ def core(tgt) -> str:
 def estimate(arch: dict, target, seed: int = 0, instructions: bool = True) -> dict:
     """The candidate's figures (bytes; instructions under QEMU -icount, not cycles)."""
     tgt = targets.get(target)
-    graph = optkernels.reserve_scratch(compiler.lowered(onnxgen.build(arch, seed)))
+    graph = compiler.lowered(onnxgen.build(arch, seed))
     plan = planner.plan(graph)
     files, layer_bytes = codegen.render(graph, plan, __version__)
     rep = reports.build(graph, plan, tgt, layer_bytes, _sizes(graph, plan, files, layer_bytes, tgt))

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import resources, targets
-from .. import emulate as emu
+from ..check import emulate as emu
+from ..codegen import toolchain
 from ..errors import EdgebnnError
 
 PROXY = {"cortex-m0plus": "cortex-m3"}  # core -> the core whose QEMU machine runs its code
@@ -68,7 +69,7 @@ def count(compiled, x: np.ndarray, timeout: float = 300.0) -> dict:
 
 def _cc(cc, cflags, src: Path, work: Path, include, *defines) -> str:
     obj = str(work / (Path(src).stem + ".o"))
-    _run([cc, *cflags, *emu.CFLAGS, f"-I{include}", *(f"-D{d}" for d in defines), "-c", str(src), "-o", obj],
+    _run([cc, *cflags, *toolchain.CFLAGS, f"-I{include}", *(f"-D{d}" for d in defines), "-c", str(src), "-o", obj],
          work, None)
     return obj
 
@@ -76,4 +77,4 @@ def _cc(cc, cflags, src: Path, work: Path, include, *defines) -> str:
 def _run(cmd, cwd, target):
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
-        raise emu._compile_error(done.stderr, target or targets.get("cortex-m3"))
+        raise toolchain.compile_error(done.stderr, target or targets.get("cortex-m3"))

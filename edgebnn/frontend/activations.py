@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import chain as chains
+from ..ir import chain as chains
 from ..errors import EdgebnnError
 from . import custom
 from .ops import const, handles, per_sample

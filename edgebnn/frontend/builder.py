@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import chain as chains, layout
 from ..errors import EdgebnnError
 from ..ir import Graph, Op
+from ..ir import chain as chains
+from ..ir.ops import OPS
 from ..passes import ranges
-from . import limits
+from . import layout, limits
 from .values import Bits, Const, Pred, Real, TwoLevel
 from .weights import BinaryWeights, analyse
 
@@ -32,7 +33,9 @@ class Builder:
         self.graph.add_tensor(name, dtype, shape, fanin)
         return name
 
-    def emit(self, kind: str, node: str, inputs: list[str], dtype: str, shape, fanin: int = 0, **attrs) -> str:
+    def emit(self, kind: str, node: str, inputs: list[str], **attrs) -> str:
+        """Append an op; its output tensor is what the op kind's shape rule says."""
+        dtype, shape, fanin = OPS[kind].infer(self.graph, inputs, attrs)
         limits.check_shape(shape, f"the {kind} output", node)  # before anything is sized from it
         if dtype == "i32":  # before a table of 2 * fanin + 1 values (pooling, thresholds) is built
             ranges.check_fanin(fanin, node)
@@ -58,7 +61,7 @@ class Builder:
         src = self.t(value.tensor)
         if not value.chain and src.dtype == "f32":
             return value
-        out = self.emit("affine", node, [value.tensor], "f32", src.shape, chain=self.physical_chain(value))
+        out = self.emit("affine", node, [value.tensor], chain=self.physical_chain(value))
         return Real(out, value.shape, nonbinary_layer=value.nonbinary_layer, idx=value.idx)
 
     def bits(self, pred: Pred, bit0_when_true: bool) -> tuple[str, np.ndarray | None]:
@@ -79,7 +82,7 @@ class Builder:
             t = self.t(src.tensor)
         kind = "threshold" if t.dtype == "i32" else "binarize"
         out = self.emit(
-            kind, pred.node, [src.tensor], "bits", t.shape,
+            kind, pred.node, [src.tensor],
             chain=self.physical_chain(src), cmp=pred.cmp,
             t=self.physical(src, pred.t).astype(np.float32), invert=not bit0_when_true,
         )
@@ -97,7 +100,7 @@ class Builder:
         hwc = layout.hwc_index(c, h, w)
         index = np.empty(hwc.size, np.int32)
         index[hwc] = value.idx if value.idx is not None else layout.identity(hwc.size)
-        out = self.emit("gather", node, [value.tensor], "f32", (h, w, c), index=index)
+        out = self.emit("gather", node, [value.tensor], index=index, shape=(h, w, c))
         return Real(out, value.shape, value.chain, value.nonbinary_layer, hwc)
 
     def to_hwc_real(self, value, node: str) -> Real:
@@ -137,7 +140,7 @@ class Builder:
             bits, hi, lo, idx = value.tensor, value.scale, -value.scale, value.idx
         else:
             raise EdgebnnError(f"expected a tensor computed from the input, got {type(value).__name__}", node)
-        out = self.emit("unpack", node, [bits], "f32", self.t(bits).shape, hi=hi, lo=lo)
+        out = self.emit("unpack", node, [bits], hi=hi, lo=lo)
         return Real(out, value.shape, idx=idx)
 
     def output(self, value, node: str) -> str:
@@ -145,9 +148,9 @@ class Builder:
             raise EdgebnnError("the graph output does not depend on the input", node)
         real = self.real(self.as_real(value, node), node)
         if real.idx is not None and not np.array_equal(real.idx, layout.identity(real.idx.size)):
-            return self.emit("gather", node, [real.tensor], "f32", (real.idx.size,), index=real.idx.astype(np.int32))
+            return self.emit("gather", node, [real.tensor], index=real.idx.astype(np.int32))
         if real.tensor == self.graph.input:
-            return self.emit("affine", node, [real.tensor], "f32", self.t(real.tensor).shape, chain=())
+            return self.emit("affine", node, [real.tensor], chain=())
         return real.tensor
 
     # -- layers ------------------------------------------------------------------
@@ -162,17 +165,17 @@ class Builder:
             src = self.t(b.tensor)
             place = dict(k=k, slots=layout.slots(src)[b.idx if b.idx is not None else layout.identity(k)],
                          total=32 * src.words)
-            d = self.emit("bdense", node, [b.tensor], "i32", (n,), fanin=k, **self.weight_attrs(form), **place)
+            d = self.emit("bdense", node, [b.tensor], **self.weight_attrs(form), **place)
             if not np.any(form.beta):
                 return Real(d, (1, n), self.scale_chain(np.float32(b.scale) * form.gamma, (n,)))
             ones = BinaryWeights(np.ones((1, k), np.int8), None, np.ones(1, np.float32), np.zeros(1, np.float32))
-            total = self.emit("bdense", node, [b.tensor], "i32", (1,), fanin=k, **self.weight_attrs(ones), **place)
+            total = self.emit("bdense", node, [b.tensor], **self.weight_attrs(ones), **place)
             return self.combine(d, total, b.scale, form, (1, n), node)
         x = self.real(act, node)
         if form is None or form.mask is not None or np.any(form.beta):
             return self._float_dense(x, w, node)
         slot = x.idx if x.idx is not None else layout.identity(k)
-        out = self.emit("dense_binw", node, [x.tensor], "f32", (n,), weight=self.weight(form.signs),
+        out = self.emit("dense_binw", node, [x.tensor], weight=self.weight(form.signs),
                         k=k, slots=slot, total=k)
         return Real(out, (1, n), self.scale_chain(form.gamma, (n,)))
 
@@ -185,7 +188,7 @@ class Builder:
     def combine(self, d: str, total: str, scale: float, form: BinaryWeights, shape, node: str) -> Real:
         """Two-level weights: ``gamma * d + beta * sum(a)``, in float (the graph's own sum)."""
         s = np.float32(scale)
-        out = self.emit("combine", node, [d, total], "f32", self.t(d).shape,
+        out = self.emit("combine", node, [d, total],
                         gamma=(s * form.gamma).astype(np.float32), beta=(s * form.beta).astype(np.float32))
         idx = layout.hwc_index(*shape[1:]) if len(shape) == 4 else None
         return Real(out, shape, idx=idx)
@@ -194,7 +197,7 @@ class Builder:
         k, n = w.shape
         phys = np.zeros((n, k), np.float32)
         phys[:, x.idx if x.idx is not None else layout.identity(k)] = w.T
-        out = self.emit("dense", node, [x.tensor], "f32", (n,), weight=self.weight(phys))
+        out = self.emit("dense", node, [x.tensor], weight=self.weight(phys))
         return Real(out, (1, n), nonbinary_layer=node if nonbinary else None)
 
     def conv(self, act, w: np.ndarray, geom: dict, node: str) -> Real:
@@ -205,18 +208,17 @@ class Builder:
         if isinstance(act, (TwoLevel, Bits)) and form is not None:
             b = self.bipolar(act, node)
             self.require_hwc(b, node)
-            fanin = int(np.prod(w.shape[1:]))
             shape = (1, m, ho, wo)
             full = dict(form.__dict__, signs=form.signs.reshape(w.shape),
                         mask=None if form.mask is None else form.mask.reshape(w.shape))
-            d = self.emit("bconv", node, [b.tensor], "i32", (ho, wo, m), fanin=fanin,
+            d = self.emit("bconv", node, [b.tensor],
                           **self.weight_attrs(BinaryWeights(**full)), **geom)
             if not np.any(form.beta):
                 return Real(d, shape, self.scale_chain(np.float32(b.scale) * form.gamma, (m, ho, wo)),
                             idx=layout.hwc_index(m, ho, wo))
             ones = BinaryWeights(np.ones((1,) + w.shape[1:], np.int8), None, np.ones(1, np.float32),
                                  np.zeros(1, np.float32))
-            total = self.emit("bconv", node, [b.tensor], "i32", (ho, wo, 1), fanin=fanin,
+            total = self.emit("bconv", node, [b.tensor],
                               **self.weight_attrs(ones), **geom)
             return self.combine(d, total, b.scale, form, shape, node)
         nonbinary = isinstance(act, (TwoLevel, Bits))
@@ -224,10 +226,10 @@ class Builder:
         c, h, wd = x.shape[1:]
         st = layout.strides(x.idx, c, h, wd)
         if st is None:  # an unusual view: copy it to NCHW order first
-            x = Real(self.emit("gather", node, [x.tensor], "f32", (c * h * wd,), index=x.idx.astype(np.int32)),
+            x = Real(self.emit("gather", node, [x.tensor], index=x.idx.astype(np.int32)),
                      x.shape)
             st = (h * wd, wd, 1)
-        out = self.emit("conv", node, [x.tensor], "f32", (ho, wo, m), weight=self.weight(w.astype(np.float32)),
+        out = self.emit("conv", node, [x.tensor], weight=self.weight(w.astype(np.float32)),
                         strides_in=st, in_chw=(c, h, wd), **geom)
         return Real(out, (1, m, ho, wo), nonbinary_layer=node if nonbinary else None, idx=layout.hwc_index(m, ho, wo))
 

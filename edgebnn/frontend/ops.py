@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import chain as chains, layout
 from ..errors import EdgebnnError
-from . import custom, finite
+from ..ir import chain as chains
+from . import custom, finite, layout
 from .shapes import flatten_shape, reshape_target, squeeze_shape, unsqueeze_shape
 from .values import Bits, Const, Pred, Real, TwoLevel
 
@@ -160,7 +160,7 @@ def scale_by_map(ctx, node, a, b) -> Real:
     bld = ctx.builder
     x = bld.to_hwc_real(a, node.name)
     k = bld.to_hwc_real(b, node.name)
-    out = bld.emit("scale_rows", node.name, [x.tensor, k.tensor], "f32", bld.t(x.tensor).shape)
+    out = bld.emit("scale_rows", node.name, [x.tensor, k.tensor])
     return Real(out, a.shape, nonbinary_layer=x.nonbinary_layer, idx=x.idx)
 
 
@@ -185,7 +185,7 @@ def op_reduce_mean(ctx, node, ins):
     bld = ctx.builder
     x = bld.to_hwc_real(v, node.name)
     h, w = v.shape[2:]
-    out = bld.emit("mean_rows", node.name, [x.tensor], "f32", (h, w, 1))
+    out = bld.emit("mean_rows", node.name, [x.tensor])
     return [Real(out, (1, 1, h, w), idx=layout.hwc_index(1, h, w))]
 
 

@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 
-from .. import chain as chains
 from ..errors import EdgebnnError
-from ..layout import hwc_index
+from ..ir import chain as chains
+from .layout import hwc_index
 from .ops import const, handles
 from .values import Bits, Padded, Real, TwoLevel
 
@@ -118,14 +118,14 @@ def op_maxpool(ctx, node, ins):
     if isinstance(x, (TwoLevel, Bits)):  # max of ±s: +s wins, an AND of the bits
         bits = b.bipolar(x, node.name)
         b.require_hwc(bits, node.name)
-        out = b.emit("maxpool", node.name, [bits.tensor], "bits", geom["out_hw"] + (c,), **geom)
+        out = b.emit("maxpool", node.name, [bits.tensor], **geom)
         return [Bits(out, shape, bits.scale, _hwc(shape))]
     if b.t(x.tensor).dtype == "i32":
         pooled = _pool_accumulators(ctx, x, geom, shape, node)
         if pooled is not None:
             return [pooled]
     x = ctx.builder.to_hwc_real(x, node.name)
-    out = b.emit("maxpool", node.name, [x.tensor], "f32", geom["out_hw"] + (c,), **geom)
+    out = b.emit("maxpool", node.name, [x.tensor], **geom)
     return [Real(out, shape, idx=_hwc(shape))]
 
 
@@ -144,8 +144,7 @@ def _pool_accumulators(ctx, x: Real, geom, shape, node):
     direction = chains.direction(steps, fanin, c)
     if np.any(direction == 0):
         return None
-    out = ctx.builder.emit("maxpool", node.name, [x.tensor], "i32", geom["out_hw"] + (c,), fanin=fanin,
-                           use_min=direction < 0, **geom)
+    out = ctx.builder.emit("maxpool", node.name, [x.tensor], use_min=direction < 0, **geom)
     chain = tuple(chains.step(op, k.reshape(c, 1, 1), shape[1:]) for op, k in steps)
     return Real(out, shape, chain, x.nonbinary_layer, _hwc(shape))
 
@@ -165,6 +164,6 @@ def op_avgpool(ctx, node, ins):
         geom = geometry(ctx, node, (h, w), ctx.attr(node, "kernel_shape"), bool(ctx.attr(node, "ceil_mode", 0)))
     x = ctx.builder.to_hwc_real(x, node.name)
     shape = (1, c) + geom["out_hw"]
-    out = ctx.builder.emit("avgpool", node.name, [x.tensor], "f32", geom["out_hw"] + (c,),
+    out = ctx.builder.emit("avgpool", node.name, [x.tensor],
                            count_pad=bool(ctx.attr(node, "count_include_pad", 0)), **geom)
     return [Real(out, shape, idx=_hwc(shape))]

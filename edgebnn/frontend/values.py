@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import chain as chains
+from ..ir import chain as chains
 
 
 @dataclass

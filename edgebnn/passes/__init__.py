@@ -1,17 +1,21 @@
-"""Rewrites of the IR, each ``run(graph) -> graph``, in the order of ``lower`` below."""
+"""Rewrites of the IR, each ``run(graph) -> graph``, in the order of ``lower`` below.  After
+them the IR says exactly what the C does: which kernel runs each op and which ops are fused."""
 from __future__ import annotations
 
 import copy
 
 from ..ir import Graph
-from . import encoding, packing, ranges, thresholds
+from . import encoding, fusion, kernel_choice, packing, ranges, thresholds
 
 
-def lower(graph: Graph, weights: str = "size") -> Graph:
+def lower(graph: Graph, weights: str = "size", kernels: str = "optimized") -> Graph:
     """A copy of the graph with every pass applied (the input is left as it was);
-    ``weights``: "size" or "speed", how sparse layers' weights are stored (encoding.py)."""
+    ``weights``: "size" or "speed", how sparse layers' weights are stored (encoding.py);
+    ``kernels``: "optimized" or "reference" (the portable kernels alone, kernel_choice.py)."""
+    kernel_choice.check_variant(kernels)
     out = copy.deepcopy(graph)
     out = packing.run(thresholds.run(out))
     out = encoding.run(out, weights)
+    out = kernel_choice.run(fusion.run(out, kernels), kernels)
     # ranges last: it proves the integers of the final graph fit the C's types (it changes nothing)
     return ranges.run(out)

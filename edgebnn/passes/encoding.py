@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bits, huffman
 from ..errors import EdgebnnError
-from ..ir import Graph, Op
+from ..ir import Graph, Op, bits
+from ..ir.ops import OPS
+from ..ir.ops.binary import HUFFMAN_TABLE
+from . import huffman
 
-TABLE = ("huff_first", "huff_count", "huff_offset", "huff_symbols")
 LUT_WORDS = 128  # EBNN_HUFF_LUT_WORDS
 POLICIES = ("size", "speed")
 
@@ -38,10 +39,6 @@ def _sign_stream(graph: Graph, op: Op) -> np.ndarray | None:
     n = m.size * 32
     neg = bits.unpack(w, n)[bits.unpack(m, n)]
     return bits.pack(neg) if neg.any() else None
-
-
-def table_bytes(graph: Graph) -> int:
-    return sum(graph.consts[name].nbytes for name in TABLE if name in graph.consts)
 
 
 def _word_list(graph: Graph, op: Op) -> dict[str, np.ndarray] | None:
@@ -67,10 +64,10 @@ def _nbytes(*arrays) -> int:
 
 
 def run(graph: Graph, weights: str = "size") -> Graph:
-    sparse = [op for op in graph.ops if op.kind in ("bdense", "bconv") and "mask" in op.attrs
+    sparse = [op for op in graph.ops if OPS[op.kind].sparse_kernels and "mask" in op.attrs
               and "format" not in op.attrs]
     for op in graph.ops:
-        if op.kind in ("bdense", "bconv", "dense_binw") and "mask" not in op.attrs:
+        if OPS[op.kind].binary_weights and "mask" not in op.attrs:
             op.attrs.setdefault("format", "bits")
     if not sparse:
         return graph
@@ -93,7 +90,7 @@ def run(graph: Graph, weights: str = "size") -> Graph:
         elif fmt == "huffman":
             _use_huffman(graph, op, stream, signs)
     if any(op.attrs["format"] == "huffman" for op in sparse):
-        for name, value in zip(TABLE, (code.first, code.count, code.offset, code.symbols)):
+        for name, value in zip(HUFFMAN_TABLE, (code.first, code.count, code.offset, code.symbols)):
             graph.add_const(name, value)
         graph.consts["huff_max_len"] = np.array(code.max_len, np.int32)
     return graph
@@ -104,22 +101,7 @@ def _use_huffman(graph: Graph, op: Op, stream: np.ndarray, signs: np.ndarray | N
     op.attrs["signs"] = None if signs is None else graph.add_const(graph.fresh("huff_signs"), signs)
     # scratch: the decoder's 256-entry table; convolutions also decode one output
     # channel's mask and sign words once for all pixels
-    words = LUT_WORDS + (2 * graph.consts[op.attrs["mask"]][0].size if op.kind == "bconv" else 0)
+    words = LUT_WORDS + OPS[op.kind].huffman_scratch_words(graph, op)
     scratch = graph.fresh("scratch")
     graph.add_tensor(scratch, "bits", (32 * words,))
     op.outputs.append(scratch)
-
-
-def weight_bytes(graph: Graph, op: Op) -> int:
-    """Flash bytes of the layer's weights in their stored form (the shared Huffman table
-    is counted with the first layer that uses it)."""
-    fmt = op.attrs.get("format", "float32")
-    if fmt == "huffman":
-        total = graph.consts[op.attrs["code"]].nbytes
-        total += graph.consts[op.attrs["signs"]].nbytes if op.attrs["signs"] else 0
-        first = next(o for o in graph.ops if o.attrs.get("format") == "huffman")
-        return total + (table_bytes(graph) if first is op else 0)
-    if fmt == "words":
-        return _nbytes(*(graph.consts[op.attrs[k]] for k in ("ends", "index", "wmask", "wsign")))
-    total = graph.consts[op.attrs["weight"]].nbytes if "weight" in op.attrs else 0
-    return total + (graph.consts[op.attrs["mask"]].nbytes if fmt == "masked" else 0)

@@ -5,30 +5,22 @@
   -> uint32 (N, total / 32).
 - bconv: ±1 int8 (M, C, kh, kw) -> uint32 (M, kh, kw, words(C)), like the NHWC input.
 A sparse layer's connection ``mask`` (0/1 int8, same shape) is packed the same way.
+Each op kind with binary weights says how (``pack`` in ir/ops/).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import bits
 from ..ir import Graph
-
-
-def _pack(op, flags: np.ndarray) -> np.ndarray:
-    """Pack booleans laid out like the op's logical weights."""
-    if op.kind == "bconv":
-        return bits.pack(flags.transpose(0, 2, 3, 1))
-    row = np.zeros((flags.shape[0], op.attrs["total"]), bool)
-    row[:, op.attrs["slots"]] = flags
-    return bits.pack(row)
+from ..ir.ops import OPS
 
 
 def run(graph: Graph) -> Graph:
     for op in graph.ops:
-        if op.kind not in ("bdense", "dense_binw", "bconv"):
+        if not OPS[op.kind].binary_weights:
             continue
         for key, flag in (("weight", lambda w: w < 0), ("mask", lambda m: m != 0)):
             name = op.attrs.get(key)
             if name is not None and graph.consts[name].dtype == np.int8:
-                graph.consts[name] = _pack(op, flag(graph.consts[name]))
+                graph.consts[name] = OPS[op.kind].pack(op, flag(graph.consts[name]))
     return graph

@@ -10,8 +10,8 @@ A threshold ``bit = (d < thr) ^ neg`` is only meaningful for ``thr`` in ``-K..K+
 (``passes.thresholds`` saturates infinities to those ends), which int32 then holds.  Element
 indices and byte offsets of every tensor and constant are int32 in the kernels.
 
-This pass checks the whole lowered graph (it changes nothing); the frontend and the
-threshold pass call ``check_fanin`` before they build anything whose size grows with K.
+This pass checks the whole lowered graph, fused ops too (it changes nothing); the frontend
+and the threshold pass call ``check_fanin`` before they build anything whose size grows with K.
 """
 from __future__ import annotations
 
@@ -61,12 +61,11 @@ def _check_sizes(graph: Graph) -> None:
 def run(graph: Graph) -> Graph:
     _check_sizes(graph)
     for op in graph.ops:
-        for name in op.outputs:
-            t = graph.tensors[name]
-            if t.dtype == "i32":
-                check_fanin(t.fanin, op.name)
-        if op.kind in ("bdense", "bconv") and "k" in op.attrs:
-            check_fanin(int(op.attrs["k"]), op.name)
-        if op.kind == "threshold" and "thr" in op.attrs:
-            check_thresholds(graph.tensors[op.inputs[0]].fanin, op.attrs["thr"], op.name)
+        for step in (op, *op.epilogues):  # a fused op's accumulator is its result, in registers
+            for name in (step.result, *step.outputs):
+                t = graph.tensors[name]
+                if t.dtype == "i32":
+                    check_fanin(t.fanin, step.name)
+            if "thr" in step.attrs:  # integer thresholds (passes.thresholds)
+                check_thresholds(graph.tensors[step.inputs[0]].fanin, step.attrs["thr"], step.name)
     return graph

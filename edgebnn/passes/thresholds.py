@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import chain as chains
 from ..errors import EdgebnnError
 from ..ir import Graph, Op
+from ..ir import chain as chains
 from . import ranges
 
 

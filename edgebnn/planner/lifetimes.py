@@ -4,22 +4,17 @@ ops during which it must hold its bytes.
 The graph input and output live in caller-owned buffers and get no arena bytes.  An
 op's inputs and output are live together (a kernel reads while it writes), except where
 the kernel is known to be safe with ``in == out``: then the output takes over its
-input's bytes and the two tensors form one buffer.
+input's bytes and the two tensors form one buffer (``in_place`` of the op kind, ir/ops/).
+A fused op's intermediate (``passes.fusion``) is no tensor of the graph: it gets no bytes.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..ir import Graph, Op
+from ..ir.ops import OPS
 
 ALIGN = 8
-
-# Kernels that read element i before writing element i and touch no other element in
-# between, so the output may overwrite the input: ebnn_affine_f32/_i32 and
-# ebnn_scale_rows (runtime_c/ebnn_chain.c).  NOT ebnn_threshold/ebnn_binarize_f32 (they
-# zero whole output words first), pooling, convolution, gather.  Re-check this list when
-# a kernel of these ops changes.
-IN_PLACE_KINDS = ("affine", "scale_rows")
 
 
 def aligned(n: int, align: int = ALIGN) -> int:
@@ -42,11 +37,6 @@ class Buffer:
         return self.start <= other.end and other.start <= self.end
 
 
-# Accumulator producers that an optimised kernel may fuse with the threshold after them
-# (codegen_opt.py: ebnn_b*_thr_opt writes the threshold's bits during the producer's op).
-FUSIBLE = ("bdense", "bconv")
-
-
 def spans(graph: Graph) -> dict:
     """tensor -> [first op, last op] for every tensor the arena must hold."""
     found = {}
@@ -57,26 +47,13 @@ def spans(graph: Graph) -> dict:
         for t in op.outputs:
             if t != graph.output:
                 found[t] = [i, i]
-    made = {t: i for i, op in enumerate(graph.ops) for t in op.outputs}
-    for op in graph.ops:  # a fused threshold's bits are written during its producer's op,
-        j = _fused_producer(graph, op, made)  # while that op still reads its own input
-        if j is not None and op.outputs[0] in found:
-            found[op.outputs[0]][0] = min(found[op.outputs[0]][0], j)
     return found
-
-
-def _fused_producer(graph: Graph, op: Op, made: dict) -> int | None:
-    """Index of the bdense/bconv a threshold may be fused into (it alone reads its output)."""
-    acc = op.inputs[0] if op.kind == "threshold" else None
-    if acc not in made or graph.ops[made[acc]].kind not in FUSIBLE:
-        return None
-    return made[acc] if [o for o in graph.ops if acc in o.inputs] == [op] else None
 
 
 def in_place_ok(graph: Graph, op: Op, span: dict) -> bool:
     """May ``op`` write its output over its first input?"""
     src, out = op.inputs[0], op.outputs[0]
-    if op.kind not in IN_PLACE_KINDS or src not in span or out not in span:
+    if not OPS[op.kind].in_place or op.epilogues or src not in span or out not in span:
         return False  # graph input (read-only) or output (caller's buffer)
     same_bytes = graph.tensors[src].nbytes == graph.tensors[out].nbytes
     return same_bytes and span[src][1] == span[out][0] and src not in op.inputs[1:]

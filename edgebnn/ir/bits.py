@@ -32,3 +32,22 @@ def unpack(packed: np.ndarray, n: int) -> np.ndarray:
 
 def popcount(x: np.ndarray) -> np.ndarray:
     return np.bitwise_count(x.astype(np.uint32)).astype(np.int64)
+
+
+def pack_at(flags: np.ndarray, slots: np.ndarray, total: int) -> np.ndarray:
+    """Rows of booleans (n, k), column j placed at bit slot ``slots[j]`` of a row of ``total``
+    slots (the others 0 = +1) -> uint32 words (n, total / 32)."""
+    row = np.zeros((flags.shape[0], total), bool)
+    row[:, slots] = flags
+    return pack(row)
+
+
+def pack_rows(neg: np.ndarray, t) -> np.ndarray:
+    """(batch, n) booleans (True = -1) in the physical order of tensor ``t`` -> (batch, words)."""
+    return pack(neg.reshape(len(neg), t.rows, t.channels)).reshape(len(neg), -1)
+
+
+def unpack_rows(x: np.ndarray, t) -> np.ndarray:
+    """(batch, words) of tensor ``t`` -> (batch, n) booleans."""
+    wc = t.words // t.rows if t.rows else 0
+    return unpack(x.reshape(len(x), t.rows, wc), t.channels).reshape(len(x), -1)

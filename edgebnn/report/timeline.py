@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 
+from .markdown import op_label
+
 COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 
 
@@ -30,7 +32,7 @@ def png(report: dict) -> bytes:
     ax.axhline(m["arena_bytes"], color="black", linewidth=1)
     if m["lower_bound_bytes"] != m["arena_bytes"]:
         ax.axhline(m["lower_bound_bytes"], color="red", linestyle="--", linewidth=1)
-    ax.set_xticks(range(len(layers)), [f"{i} {r['op']}" for i, r in enumerate(layers)], rotation=60,
+    ax.set_xticks(range(len(layers)), [f"{i} {op_label(r)}" for i, r in enumerate(layers)], rotation=60,
                   ha="right", fontsize=7)
     ax.set_xlim(-0.6, max(len(layers) - 0.4, 0.6))
     ax.set_ylim(0, max(m["arena_bytes"], 1) * 1.08)

@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import EdgebnnError
+from ..errors import EdgebnnError
 
 
 def root() -> Path:

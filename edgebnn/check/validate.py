@@ -9,8 +9,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from . import compiler
-from .frontend import custom, loader
+from .. import compiler
+from ..frontend import custom, loader
 
 
 def _standard_nodes(node, k: int, inits: dict):

@@ -15,8 +15,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import EdgebnnError
-from .targets import Target
+from ..errors import EdgebnnError
+from ..targets import Target
+from .toolchain import CFLAGS, compile_error
 
 # Used when the target's compiler is not installed: a typical Cortex-M4 -O2 build
 # of the portable kernels plus the run function, and a few frames of stack.
@@ -54,8 +55,6 @@ def measure(files: dict[str, str], target: Target) -> dict:
 
 
 def _measure(files, target, cc, size) -> dict:
-    from .emulate import CFLAGS, _compile_error  # the emulator's build: the same objects
-
     with tempfile.TemporaryDirectory(prefix="edgebnn-size-") as tmp:
         d = Path(tmp)
         for name, text in files.items():
@@ -66,7 +65,7 @@ def _measure(files, target, cc, size) -> dict:
         if done.returncode != 0:  # a compiler without the stack flags (clang, old gcc)?
             done = subprocess.run(base, cwd=d, capture_output=True, text=True)
         if done.returncode != 0:
-            raise _compile_error(done.stderr, target)
+            raise compile_error(done.stderr, target)
         out = subprocess.run([size, "-A", *(n[:-2] + ".o" for n in sources)], cwd=d, check=True,
                              capture_output=True, text=True).stdout
         sections = section_bytes(out)
@@ -81,9 +80,9 @@ def section_bytes(size_a: str) -> dict:
     for line in size_a.splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[1].isdigit():
-            kind = parts[0].lstrip(".").split(".")[0]
-            if kind in totals:
-                totals[kind] += int(parts[1])
+            section = parts[0].lstrip(".").split(".")[0]
+            if section in totals:
+                totals[section] += int(parts[1])
             elif parts[0] == "COMMON":
                 totals["bss"] += int(parts[1])
     return totals
@@ -99,9 +98,9 @@ def call_graph(folder: Path) -> tuple[dict, dict, set]:
     frames, calls, dynamic = {}, {}, set()
     for ci in sorted(folder.glob("*.ci")):
         text = ci.read_text()
-        for title, nbytes, kind in _NODE.findall(text):
+        for title, nbytes, frame in _NODE.findall(text):
             frames[title] = int(nbytes)
-            if kind != "static":
+            if frame != "static":
                 dynamic.add(title)
         for src, dst in _EDGE.findall(text):
             calls.setdefault(src, set()).add(dst)

@@ -1,63 +1,34 @@
 """report.json: what each layer costs and where everything lives (DESIGN.md, Contracts)."""
 from __future__ import annotations
 
-import numpy as np
-
 from . import budget as budgets
-from .ir import Graph, Op
-from .passes import encoding
-from .planner import Plan
-from .targets import Target
-
-FORMAT = {"bdense": "bits", "dense_binw": "bits", "dense": "float32", "bconv": "bits", "conv": "float32"}
-BINARY = ("bdense", "bconv")
-
-
-def _macs(graph: Graph, op: Op) -> tuple[int, int]:
-    """(binary MACs, real MACs): output elements times the weights each one sums."""
-    if op.kind not in FORMAT:
-        return 0, 0
-    out = graph.tensors[op.outputs[0]]
-    if op.kind in ("bconv", "conv"):
-        c = graph.tensors[op.inputs[0]].channels if op.kind == "bconv" else op.attrs["in_chw"][0]
-        per_output = c * int(np.prod(op.attrs["kernel"]))
-    else:
-        per_output = op.attrs.get("k", graph.tensors[op.inputs[0]].size)
-    macs = out.size * per_output
-    return (macs, 0) if op.kind in BINARY else (0, macs)
-
-
-def _weights(graph: Graph, op: Op) -> int:
-    """Number of weights of the layer (0 for weightless ops)."""
-    out = graph.tensors[op.outputs[0]]
-    macs = sum(_macs(graph, op))
-    return macs // out.rows if op.kind in ("bconv", "conv") else macs
-
+from ..ir import Graph
+from ..ir.ops import OPS
+from ..planner import Plan
+from ..targets import Target
 
 def layer_rows(graph: Graph, plan: Plan, layer_bytes: list[int]) -> list[dict]:
     rows = []
     for op, nbytes in zip(graph.ops, layer_bytes):
-        binary, real = _macs(graph, op)
-        weights = _weights(graph, op)
-        wbits = weights * (1 if op.kind in BINARY or op.kind == "dense_binw" else 32)
+        r = OPS[op.kind].report(graph, op)
         out = op.outputs[0]
-        array = encoding.weight_bytes(graph, op) if op.kind in FORMAT else 0
         rows.append({
             "name": op.name,
             "op": op.kind,
             "input_shape": list(graph.tensors[op.inputs[0]].shape),
             "output_shape": list(graph.tensors[out].shape),
-            "binary_macs": binary,
-            "real_macs": real,
-            "weights": weights,
-            "weight_bits": wbits,
+            "binary_macs": r["binary_macs"],
+            "real_macs": r["real_macs"],
+            "weights": r["weights"],
+            "weight_bits": r["weight_bits"],
             "weight_bytes": nbytes,
-            "bits_per_weight": round(8 * array / weights, 4) if weights else None,
-            "format": op.attrs.get("format", FORMAT.get(op.kind, "-")),
+            "bits_per_weight": round(8 * r["stored_bytes"] / r["weights"], 4) if r["weights"] else None,
+            "format": r["format"],
             "arena_offset": plan.offsets.get(out),
             "arena_bytes": plan.sizes.get(out, 0),
             "live_bytes": plan.live_bytes(len(rows)),
             "in_place": any(i == len(rows) for i, _, _ in plan.in_place),
+            "epilogues": [e.kind for e in op.epilogues],
         })
     return rows
 

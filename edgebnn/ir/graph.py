@@ -1,4 +1,4 @@
-"""The intermediate representation: typed tensors and a small set of canonical ops.
+"""The intermediate representation: typed tensors and the ops between them.
 
 Shapes are physical and per inference (no batch axis).  The last axis is the
 channel axis: dense activations are ``(n,)``, convolutional ones ``(H, W, C)``
@@ -10,22 +10,9 @@ channel axis: dense activations are ``(n,)``, convolutional ones ``(H, W, C)``
             row (pixel) padded to whole words with 0 bits (= +1); bit 1 = -1
 
 Per-element constants in op attributes are flat float32/int32 arrays in the
-physical order of the tensor they act on.  Ops (``Op.kind``):
-
-- ``binarize``   f32 -> bits: ``chain`` (float steps, see chain.py), then +1 where
-                 ``chain(x) cmp t`` (``cmp`` ``ge``/``gt``), swapped when ``invert``.
-- ``threshold``  i32 -> bits: as ``binarize`` before ``passes.thresholds``,
-                 ``bit = (d < thr) ^ neg`` after it.
-- ``affine``     i32/f32 -> f32 through ``chain``.
-- ``bdense``     bits -> i32[N]; ``weight`` ±1 int8 (N, K) placed at ``slots`` of
-                 the input row before ``passes.packing``, uint32 words after.
-- ``dense_binw`` f32 -> f32[N] with ±1 weights (like bdense); ``dense`` f32 weights.
-- ``bconv``      bits (H, W, Cin) -> i32 (Ho, Wo, Cout); ``conv`` f32 -> f32 (Ho, Wo, Cout),
-                 reading its input through element ``strides`` (c, h, w).
-- ``maxpool``    bits (AND), i32 (max, or min for channels in ``use_min``), f32.
-- ``avgpool``    f32.
-- ``unpack``     bits -> f32: ``hi`` where bit 0, ``lo`` where bit 1.
-- ``gather``     f32 -> f32: ``out[i] = in[index[i]]`` (layout changes at the output).
+physical order of the tensor they act on.  Each op kind (``Op.kind``) is one module of
+``ir/ops/``, which says what its attributes mean.  An op reads any number of tensors
+and a tensor may have any number of readers; ops run in list order.
 """
 from __future__ import annotations
 
@@ -72,6 +59,20 @@ class Op:
     inputs: list[str]
     outputs: list[str]
     attrs: dict = field(default_factory=dict)
+    # Ops computed by this op's kernel on its result before it stores anything
+    # (passes/fusion.py); ``outputs[0]`` is then the last epilogue's output.
+    epilogues: list[Op] = field(default_factory=list)
+
+    @property
+    def result(self) -> str:
+        """The tensor the op's own computation makes: its output, or with epilogues the
+        first epilogue's input, which lives only in the kernel's registers."""
+        return self.epilogues[0].inputs[0] if self.epilogues else self.outputs[0]
+
+    @property
+    def label(self) -> str:
+        """The kind and its epilogues, as the report and the C comments show them."""
+        return "+".join([self.kind] + [e.kind for e in self.epilogues])
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import Tensor
+from ..ir.graph import Tensor
 
 
 def identity(n: int) -> np.ndarray:

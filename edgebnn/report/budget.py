@@ -7,8 +7,8 @@ once, as the arena.  Flash = code + weights + other read-only data + initialised
 """
 from __future__ import annotations
 
-from .errors import EdgebnnError
-from .ir import Graph
+from ..errors import EdgebnnError
+from ..ir import Graph
 
 
 class BudgetError(EdgebnnError):
@@ -76,7 +76,7 @@ def check(report: dict) -> None:
     """Raise BudgetError (with the per-layer table) when the model does not fit."""
     if report["budget"]["fits"]:
         return
-    from .report_md import overflow_table
+    from .markdown import overflow_table
 
     raise BudgetError(overflow_line(report), overflow_table(report))
 

@@ -24,17 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import jsontext, resources, targets
-from .errors import EdgebnnError
+from .. import resources, targets
+from ..codegen.toolchain import CFLAGS, INSTALL, compile_error as _compile_error
+from ..errors import EdgebnnError
+from ..report import jsontext
 
 UNIT = "instructions under QEMU -icount, not cycles"
-INSTALL = "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 QEMU = "qemu-system-arm"
 FIRMWARE = ("emu_main.c", "emu_startup.c")
-# The emitted C is built as the host harness builds it (-std=c99 keeps float contraction off,
-# so float steps round as the graph does) and must be warning-free.
-CFLAGS = ["-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror",
-          "-ffunction-sections", "-fdata-sections"]
 HOOK = "MODEL_LAYER_HOOK(i)=do { void emu_layer_hook(int); emu_layer_hook(i); } while (0)"
 MAGIC, VERSION, HEADER_WORDS = 0x554D4545, 1, 6
 STAMP_WORDS = 3  # wraps, value, spins
@@ -54,7 +51,7 @@ def emulate(compiled, x: np.ndarray, timeout: float | None = None) -> tuple[np.n
 
     Returns (outputs shaped like ``compiled.run(x)``, stats); also writes the figures into
     ``compiled.report["emulation"]`` and the out folder's report.json."""
-    from .reference import Reference
+    from ..ir.reference import Reference
 
     target = targets.get(compiled.report["target"])
     if not target.qemu_machine:
@@ -128,13 +125,6 @@ def _linker_script(machine: str) -> Path:
     if not path.is_file():
         raise EdgebnnError(f"no linker script for QEMU machine '{machine}' (expected runtime_c/{path.name})")
     return path
-
-
-def _compile_error(stderr: str, target) -> EdgebnnError:
-    if "rdimon.specs" in stderr or "stdio.h" in stderr or "cannot find -l" in stderr:
-        return EdgebnnError(f"the Arm newlib C library is missing: {INSTALL}")
-    first = next((line for line in stderr.splitlines() if "error" in line), stderr.strip()[:300])
-    return EdgebnnError(f"the model's C failed to build for {target.name}: {first.strip()}")
 
 
 def build_firmware(out_dir: Path, target, work: Path, cc: str) -> Path:

@@ -47,6 +47,11 @@ def apply(chain, x: np.ndarray) -> np.ndarray:
     return v
 
 
+def flat(chain):
+    """The chain with its constants flattened (per element in physical order)."""
+    return tuple((op, c.reshape(-1)) for op, c in chain)
+
+
 def step(op: str, const, shape) -> tuple[str, np.ndarray]:
     assert op in STEPS, op
     return op, np.ascontiguousarray(np.broadcast_to(np.asarray(const, np.float32), shape))

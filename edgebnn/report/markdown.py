@@ -25,6 +25,11 @@ def short(name, limit: int = 28) -> str:
     return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
+def op_label(row: dict) -> str:
+    """A layer's op with the epilogues its kernel computes: ``bdense+threshold``."""
+    return "+".join([row["op"], *row.get("epilogues", [])])
+
+
 def _shape(s) -> str:
     return "x".join(map(str, s)) or "-"
 
@@ -33,7 +38,7 @@ PLAN_HEADER = ["#", "layer", "op", "in", "out", "MACs", "weight B", "offset", "s
 
 
 def plan_rows(report: dict) -> list[list]:
-    return [[i, short(r["name"]), r["op"] + (" (in place)" if r.get("in_place") else ""), _shape(r["input_shape"]),
+    return [[i, short(r["name"]), op_label(r) + (" (in place)" if r.get("in_place") else ""), _shape(r["input_shape"]),
              _shape(r["output_shape"]), r["binary_macs"] + r["real_macs"], r["weight_bytes"],
              "-" if r["arena_offset"] is None else r["arena_offset"], r["arena_bytes"], r["live_bytes"]]
             for i, r in enumerate(report["layers"])]
@@ -51,7 +56,7 @@ def overflow_table(report: dict) -> str:
     """Per layer: what it takes of flash and SRAM, and what to do about the layers marked."""
     m, b = report["memory"], report["budget"]
     todo = advice.actions(report)
-    rows = [[("* " if i in todo else "  ") + str(i), short(r["name"]), r["op"], _shape(r["output_shape"]),
+    rows = [[("* " if i in todo else "  ") + str(i), short(r["name"]), op_label(r), _shape(r["output_shape"]),
              r["weight_bytes"], _pct(r["weight_bytes"], b["flash_bytes"]), r["live_bytes"],
              _pct(r["live_bytes"], b["sram_bytes"]), todo.get(i, "")]
             for i, r in enumerate(report["layers"])]

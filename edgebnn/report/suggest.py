@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import __version__, codegen, frontend, optkernels, passes, planner, sizes, targets
-from . import report as reports
+from .. import codegen, frontend, passes, planner, targets
+from ..codegen import sizes
+from ..ir.ops import OPS
+from ..version import __version__
+from . import report_json as reports
 
 RATES = (0.5, 0.25, 0.1, 0.05, 0.02)
 MAX_LAYERS = 3
 
 
 def _analyse(graph, tgt) -> dict:
-    low = optkernels.reserve_scratch(passes.lower(graph))
+    low = passes.lower(graph)
     plan = planner.plan(low)
     files, layer_bytes = codegen.render(low, plan, __version__)
     return reports.build(low, plan, tgt, layer_bytes, sizes.measure(files, tgt))
@@ -32,7 +35,7 @@ def _sparsify(graph, names: list[str], rate: float):
     g = copy.deepcopy(graph)
     rng = np.random.default_rng(0)
     for op in g.ops:
-        if op.name in names and op.kind in ("bdense", "bconv"):
+        if op.name in names and OPS[op.kind].sparse_kernels:
             w = g.consts[op.attrs["weight"]]
             old = g.consts[op.attrs["mask"]].astype(bool) if "mask" in op.attrs else np.ones(w.shape, bool)
             keep = old & (rng.random(w.shape) < rate / max(old.mean(), 1e-9))
@@ -43,7 +46,7 @@ def _sparsify(graph, names: list[str], rate: float):
 def flash(model, report: dict, tgt) -> list[str]:
     """Lines: for the 1..3 largest binary layers, the highest tried rate that fits (verified)."""
     graph = frontend.load(model)
-    layers = [(r["weight_bytes"], r["name"], r) for r in report["layers"] if r["op"] in ("bdense", "bconv")]
+    layers = [(r["weight_bytes"], r["name"], r) for r in report["layers"] if OPS[r["op"]].sparse_kernels]
     layers.sort(key=lambda t: -t[0])
     budget = report["budget"]["flash_bytes"]
     for n in range(1, min(MAX_LAYERS, len(layers)) + 1):

@@ -1,0 +1,29 @@
+"""The op registry: one module per IR op kind, each a small class (base.py says what it
+answers).  The stages look an op up here and ask it; they do not switch on its kind.
+
+Adding an op: a module here with its class, registered below; its C kernel in runtime_c/
+(declared in ebnn_kernels.h); a test against onnxruntime (README, "Adding an op")."""
+from __future__ import annotations
+
+from .affine import Affine
+from .avgpool import AvgPool
+from .base import PORTABLE, Kernel, OpKind
+from .bconv import BConv
+from .bdense import BDense
+from .binarize import Binarize
+from .combine import Combine
+from .conv import Conv
+from .dense import Dense
+from .dense_binw import DenseBinW
+from .gather import Gather
+from .maxpool import MaxPool
+from .mean_rows import MeanRows
+from .scale_rows import ScaleRows
+from .threshold import Threshold
+from .unpack import Unpack
+
+OPS: dict[str, OpKind] = {cls.kind: cls() for cls in (
+    Affine, AvgPool, BConv, BDense, Binarize, Combine, Conv, Dense, DenseBinW, Gather, MaxPool, MeanRows,
+    ScaleRows, Threshold, Unpack)}
+
+__all__ = ["OPS", "PORTABLE", "Kernel", "OpKind"]

@@ -1,0 +1,120 @@
+"""Word layouts of the weights the optimised kernels (runtime_c/ebnn_opt*.c) read: grouped
+rows (w1, w1^w2, w1^w3) and transposed blocks (vertical sums over the set input bits).
+
+They are exact rewrites of the packed weights the portable kernels read: the reference and
+the IR are unchanged, only the emitted constants and calls differ.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MAX_WORDS = 96  # EBNN_OPT_MAX_WORDS in ebnn_opt.h: longer rows use the portable kernels
+MIN_WORDS = 9  # shorter rows: the portable kernel is cheaper (the carry-save tail costs ~40 instructions)
+
+
+def fits(words: int) -> bool:
+    return MIN_WORDS <= int(words) and 3 * ((int(words) + 2) // 3) <= MAX_WORDS
+
+
+def group_rows(rows: np.ndarray) -> np.ndarray:
+    """uint32 rows (n, words) -> (n, 3 * groups): w1, w1^w2, w1^w3 per group of 3 words."""
+    rows = np.asarray(rows, np.uint32).reshape(len(rows), -1)
+    n, words = rows.shape
+    groups = (words + 2) // 3
+    padded = np.zeros((n, 3 * groups), np.uint32)
+    padded[:, :words] = rows
+    g = padded.reshape(n, groups, 3)
+    out = np.empty_like(g)
+    out[..., 0] = g[..., 0]
+    out[..., 1] = g[..., 0] ^ g[..., 1]
+    out[..., 2] = g[..., 0] ^ g[..., 2]
+    return out.reshape(n, -1)
+
+
+T_MAX_BITS = 1024  # EBNN_OPT_T_MAX_BITS in ebnn_opt.h
+T_MIN_K = 128  # shorter rows: the per-block list and conversion overhead dominates
+
+
+def fits_t(k: int, words: int) -> bool:
+    return T_MIN_K <= int(k) and 32 * int(words) <= T_MAX_BITS
+
+
+def _lane_blocks(bits: np.ndarray) -> np.ndarray:
+    """0/1 rows (n, k) -> (ceil(n / 32), k) uint32: word i of block b holds bit i of rows
+    32 b .. 32 b + 31 (rows past n are 0)."""
+    n, k = bits.shape
+    nb = (n + 31) // 32
+    padded = np.zeros((nb * 32, k), np.uint64)
+    padded[:n] = bits
+    words = (padded.reshape(nb, 32, k) << np.arange(32, dtype=np.uint64)[None, :, None]).sum(axis=1)
+    return words.astype(np.uint32)
+
+
+def _bits(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, np.uint32).reshape(len(rows), -1)
+    return ((rows[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1).reshape(len(rows), -1).astype(np.uint64)
+
+
+def transpose_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint32 rows (n, words) -> (blocks of 32 * words + 1 words: word i holds the bits of the
+    block's 32 outputs at bit i of the packed row (padding bits are 0), then a 0 word;
+    per-output 1-bit counts)."""
+    bits = _bits(rows)
+    words = _lane_blocks(bits)
+    out = np.zeros((len(words), bits.shape[1] + 1), np.uint32)
+    out[:, :-1] = words
+    return out.reshape(-1), bits.sum(axis=1).astype(np.int32)
+
+
+CONV_T_RING = 16  # EBNN_OPT_CONV_T_RING in ebnn_opt.h
+TW_BIAS = 4096  # EBNN_OPT_TW_BIAS: > 2 T and 4 S + TW_BIAS < 2^16 for windows <= T_MAX_BITS
+
+
+def pair_counts(tw: np.ndarray) -> np.ndarray:
+    """Per-output 1-bit counts -> uint32 words, one per two adjacent outputs: TW_BIAS - 2 T of
+    output 2 q (low half) and 2 q + 1 (high half)."""
+    v = np.full(2 * ((len(tw) + 1) // 2), TW_BIAS, np.int64)
+    v[:len(tw)] -= 2 * np.asarray(tw, np.int64)
+    return (v[0::2] | (v[1::2] << 16)).astype(np.uint32)
+
+
+def conv_t_list(graph, op) -> int:
+    """Entries of the list the transposed convolution (ebnn_bconv_t) keeps for a bconv op, 0 when it
+    does not take it: binary weights, unit horizontal stride and dilation, a window of at
+    most T_MAX_BITS packed bits.  The list holds the window and 16 entries of padding, plus
+    four columns of spare room, so the live columns move to the front at most every fourth
+    column (about every tenth for half-set inputs)."""
+    a = op.attrs
+    if a.get("format", "bits") != "bits" or "mask" in a:
+        return 0
+    cin = graph.tensors[op.inputs[0]].channels
+    (kh, kw), wc = a["kernel"], (cin + 31) // 32
+    window, column = kh * kw * 32 * wc, kh * 32 * wc
+    if a["stride"][1] != 1 or a["dilation"][1] != 1 or kh * kw * cin < T_MIN_K or window > T_MAX_BITS \
+            or kw >= CONV_T_RING or kh > 32:
+        return 0
+    return window + 16 + 4 * column
+
+
+def transpose_conv(rows: np.ndarray, kh: int, kw: int, wc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Conv rows (n, kh * kw * wc words, taps row-major) -> (blocks of the kw * kh taps
+    column-major, each 32 * wc bits then a 0 word; per-output 1-bit counts; per tap
+    (column-major) and output 1-bit counts, uint16)."""
+    n = len(rows)
+    bits = _bits(rows).reshape(n, kh, kw, 32 * wc).transpose(0, 2, 1, 3)
+    per_tap = bits.sum(axis=3).reshape(n, kw * kh)
+    cols = np.zeros((n, kw, kh, 32 * wc + 1), np.uint64)
+    cols[..., :-1] = bits
+    words = _lane_blocks(_pair_lanes(cols.reshape(n, -1)))
+    return words.reshape(-1), per_tap.sum(axis=1).astype(np.int32), per_tap.T.astype(np.uint16).copy()
+
+
+def _pair_lanes(rows: np.ndarray) -> np.ndarray:
+    """Rows reordered so that lane q < 16 of each block of 32 holds output 2 q and lane q + 16
+    output 2 q + 1: the vertical sums' 16-bit halves (lanes q, q + 16) are then two adjacent
+    outputs, written by one double store."""
+    n = len(rows)
+    nb = (n + 31) // 32
+    padded = np.zeros((nb * 32,) + rows.shape[1:], rows.dtype)
+    padded[:n] = rows
+    return padded.reshape(nb, 16, 2, -1).transpose(0, 2, 1, 3).reshape(nb * 32, -1)
