@@ -44,6 +44,27 @@ void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *st
     }
 }
 
+void ebnn_ewise_f32(const float *a, const float *b, float *out, int32_t n, int32_t m, int32_t op)
+{
+    int32_t i, j = 0;
+    for (i = 0; i < n; i++) {
+        const float x = a[i], c = b[j];
+        switch (op) {
+        case EBNN_ADD: out[i] = x + c; break;
+        case EBNN_SUB: out[i] = x - c; break;
+        case EBNN_MUL: out[i] = x * c; break;
+        case EBNN_DIV: out[i] = x / c; break;
+        case EBNN_RSUB: out[i] = c - x; break;
+        case EBNN_RDIV: out[i] = c / x; break;
+        case EBNN_MAX: out[i] = x < c ? c : x; break;
+        default: out[i] = x > c ? c : x; break;
+        }
+        if (++j == m) {
+            j = 0;
+        }
+    }
+}
+
 void ebnn_scale_rows(const float *in, const float *m, float *out, int32_t rows, int32_t channels)
 {
     int32_t r, c;

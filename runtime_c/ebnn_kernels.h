@@ -93,6 +93,10 @@ typedef struct {
 void ebnn_affine_i32(const int32_t *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps);
 void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps);
 
+/* Two computed tensors: out[i] = a[i] op b[i % m] (op: EBNN_ADD ... EBNN_MIN; m = n, or the
+ * channel count of a per-channel b). */
+void ebnn_ewise_f32(const float *a, const float *b, float *out, int32_t n, int32_t m, int32_t op);
+
 /* XNOR-Net activation scale: out[r][c] = in[r][c] * m[r] (one factor per pixel),
  * and the per-pixel channel mean that computes it. */
 void ebnn_scale_rows(const float *in, const float *m, float *out, int32_t rows, int32_t channels);

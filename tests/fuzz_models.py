@@ -72,6 +72,9 @@ def base_models() -> list[tuple[str, bytes]]:
         from test_activations import build as activation_model
 
         bases += [(f"act_{k}", activation_model(k, seed=i)) for i, k in enumerate(("PRelu", "Clip"))]
+        from test_residual import build as residual_model
+
+        bases.append(("residual", residual_model()))
         bases = [(n, m.SerializeToString()) for n, m in bases]
         if TFC.is_file():
             bases.append(("tfc_w1a1", TFC.read_bytes()))

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..ir import chain as chains
 from ..errors import EdgebnnError
-from . import custom
+from . import custom, elementwise
 from .ops import const, handles, per_sample
 from .values import Const, TwoLevel
 
@@ -44,13 +44,14 @@ def _operands(node, ins) -> list:
         return ins
     computed = [v for v in ins if not isinstance(v, Const)]
     if len(ins) != 2 or len(computed) != 1:
-        raise EdgebnnError(f"{node.op_type} of {len(ins)} inputs, {len(computed)} computed: edgebnn takes one "
-                           "computed tensor and one constant", node.name)
+        raise EdgebnnError(f"{node.op_type} of {len(ins)} inputs: edgebnn takes two", node.name)
     return computed + [v for v in ins if isinstance(v, Const)]
 
 
 @handles("LeakyRelu", "PRelu", "Neg", "Sigmoid", "Tanh", "Clip", "Max", "Min")
 def op_activation(ctx, node, ins):
+    if node.op_type in ("Max", "Min") and len(ins) == 2 and not any(isinstance(v, Const) for v in ins):
+        return [elementwise.combine(ctx, node, *ins)]
     ins = _operands(node, ins)
     value, steps = ins[0], _steps(ctx, node, ins)
     if isinstance(value, TwoLevel) and all(np.size(c) == 1 for _, c in steps):

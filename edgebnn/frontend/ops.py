@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import EdgebnnError
 from ..ir import chain as chains
-from . import custom, finite, layout
+from . import custom, elementwise, finite, layout
 from .shapes import flatten_shape, reshape_target, squeeze_shape, unsqueeze_shape
 from .values import Bits, Const, Pred, Real, TwoLevel
 
@@ -125,10 +125,10 @@ def op_arith(ctx, node, ins):
     a, b = ins
     if isinstance(a, TwoLevel) and isinstance(b, TwoLevel) and a.pred is b.pred:
         return [levelwise(node, a, b)]
-    if not isinstance(a, Const) and not isinstance(b, Const) and node.op_type == "Mul":
-        return [scale_by_map(ctx, node, a, b)]
-    if isinstance(a, Const) == isinstance(b, Const):
-        raise EdgebnnError(f"{node.op_type} of two computed tensors is not supported", node.name)
+    if not isinstance(a, Const) and not isinstance(b, Const):
+        if node.op_type == "Mul" and per_pixel(a, b):
+            return [scale_by_map(ctx, node, a, b)]
+        return [elementwise.combine(ctx, node, a, b)]
     value, c, step = (a, b.value, ARITH[node.op_type][0]) if isinstance(b, Const) else (b, a.value, ARITH[node.op_type][1])
     s = scalar(c)
     if s is not None and c.ndim <= len(value.shape):
@@ -147,6 +147,13 @@ def levelwise(node, a: TwoLevel, b: TwoLevel) -> TwoLevel:
     step = ARITH[node.op_type][0]
     at = lambda u, v: float(chains.apply(((step, np.float32(v)),), np.float32(u)))  # noqa: E731
     return TwoLevel(a.pred, at(a.hi, b.hi), at(a.lo, b.lo))
+
+
+def per_pixel(a, b) -> bool:
+    """One of ``a``, ``b`` is a (1, 1, H, W) map and the other a (1, C, H, W) activation, C > 1."""
+    shapes = sorted((tuple(a.shape), tuple(b.shape)), key=lambda s: s[1] if len(s) == 4 else 0)
+    return len(shapes[0]) == len(shapes[1]) == 4 and shapes[0][1] == 1 < shapes[1][1] and \
+        shapes[0][2:] == shapes[1][2:]
 
 
 def scale_by_map(ctx, node, a, b) -> Real:

@@ -15,6 +15,7 @@ from .combine import Combine
 from .conv import Conv
 from .dense import Dense
 from .dense_binw import DenseBinW
+from .ewise import Ewise
 from .gather import Gather
 from .maxpool import MaxPool
 from .mean_rows import MeanRows
@@ -23,7 +24,7 @@ from .threshold import Threshold
 from .unpack import Unpack
 
 OPS: dict[str, OpKind] = {cls.kind: cls() for cls in (
-    Affine, AvgPool, BConv, BDense, Binarize, Combine, Conv, Dense, DenseBinW, Gather, MaxPool, MeanRows,
+    Affine, AvgPool, BConv, BDense, Binarize, Combine, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool, MeanRows,
     ScaleRows, Threshold, Unpack)}
 
 __all__ = ["OPS", "PORTABLE", "Kernel", "OpKind"]

@@ -1,0 +1,47 @@
+"""Element-wise ops of two computed tensors: a residual ``Add``, ``Sub``, a ``Mul`` gate,
+``Div``, ``Max``/``Min``, with NumPy broadcasting of a per-channel (1, C, 1, 1) or (1, C)
+operand.  Both operands are made float tensors in one layout (NHWC for 4-D activations) and
+one ``ewise`` op combines them."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import EdgebnnError
+from . import layout
+from .values import Real
+
+# ONNX op -> (ewise op, the op with the operands swapped)
+OPS = {"Add": ("add", "add"), "Sub": ("sub", "rsub"), "Mul": ("mul", "mul"), "Div": ("div", "rdiv"),
+       "Max": ("max", "max"), "Min": ("min", "min")}
+
+
+def combine(ctx, node, a, b) -> Real:
+    """``a op b`` of two non-constant values."""
+    op, swapped = OPS[node.op_type]
+    if _size(b.shape) > _size(a.shape):
+        a, b, op = b, a, swapped
+    shape, small = tuple(a.shape), tuple(b.shape)
+    per_channel = len(shape) >= 2 and small == (1, shape[1]) + (1,) * (len(shape) - 2)
+    if small != shape and not per_channel:
+        raise EdgebnnError(f"{node.op_type} of shapes {list(shape)} and {list(small)}: edgebnn combines tensors of "
+                           "one shape, or an activation and one value per channel", node.name)
+    bld = ctx.builder
+    if len(shape) == 4:
+        x = bld.to_hwc_real(a, node.name)
+        y = bld.to_hwc_real(b, node.name) if small == shape else _flat(bld, b, node.name)
+        out = bld.emit("ewise", node.name, [x.tensor, y.tensor], op=op)
+        return Real(out, shape, idx=layout.hwc_index(*shape[1:]))
+    x, y = _flat(bld, a, node.name), _flat(bld, b, node.name)
+    return Real(bld.emit("ewise", node.name, [x.tensor, y.tensor], op=op), shape)
+
+
+def _flat(bld, value, node: str) -> Real:
+    """The value as a float tensor in logical (row-major) order."""
+    x = bld.real(bld.as_real(value, node), node)
+    if x.idx is not None and not np.array_equal(x.idx, layout.identity(x.idx.size)):
+        x = Real(bld.emit("gather", node, [x.tensor], index=x.idx.astype(np.int32)), x.shape)
+    return x
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape))
