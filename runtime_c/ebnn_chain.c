@@ -65,6 +65,24 @@ void ebnn_ewise_f32(const float *a, const float *b, float *out, int32_t n, int32
     }
 }
 
+void ebnn_softmax_f32(const float *in, float *out, int32_t rows, int32_t n, int32_t take_log)
+{
+    int32_t r, j;
+    for (r = 0; r < rows; r++, in += n, out += n) {
+        double top = in[0], total = 0.0;
+        for (j = 1; j < n; j++) {
+            top = in[j] > top ? in[j] : top;
+        }
+        for (j = 0; j < n; j++) {
+            total += exp((double)in[j] - top);
+        }
+        for (j = 0; j < n; j++) {
+            const double shifted = (double)in[j] - top;
+            out[j] = (float)(take_log ? shifted - log(total) : exp(shifted) / total);
+        }
+    }
+}
+
 void ebnn_scale_rows(const float *in, const float *m, float *out, int32_t rows, int32_t channels)
 {
     int32_t r, c;

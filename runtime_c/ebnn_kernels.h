@@ -97,6 +97,9 @@ void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *st
  * channel count of a per-channel b). */
 void ebnn_ewise_f32(const float *a, const float *b, float *out, int32_t n, int32_t m, int32_t op);
 
+/* Softmax (LogSoftmax when take_log) over each of rows rows of n values, in double. */
+void ebnn_softmax_f32(const float *in, float *out, int32_t rows, int32_t n, int32_t take_log);
+
 /* XNOR-Net activation scale: out[r][c] = in[r][c] * m[r] (one factor per pixel),
  * and the per-pixel channel mean that computes it. */
 void ebnn_scale_rows(const float *in, const float *m, float *out, int32_t rows, int32_t channels);

@@ -45,3 +45,18 @@ def _flat(bld, value, node: str) -> Real:
 
 def _size(shape) -> int:
     return int(np.prod(shape))
+
+
+def softmax(ctx, node, value) -> Real:
+    """Softmax / LogSoftmax over the last axis (opset 13), or over the flattened axes from
+    ``axis`` on (opset < 13): rows of ``n`` values in logical order."""
+    shape = tuple(value.shape)
+    rank = len(shape)
+    axis = int(ctx.attr(node, "axis", -1 if ctx.opset >= 13 else 1))
+    axis = axis + rank if axis < 0 else axis
+    if not 1 <= axis < rank or (ctx.opset >= 13 and axis != rank - 1):
+        raise EdgebnnError(f"{node.op_type} over axis {axis} of a tensor of shape {list(shape)}: edgebnn takes "
+                           "the last axis (not the batch axis)", node.name)
+    x = _flat(ctx.builder, value, node.name)
+    out = ctx.builder.emit("softmax", node.name, [x.tensor], n=_size(shape[axis:]), log=node.op_type == "LogSoftmax")
+    return Real(out, shape)

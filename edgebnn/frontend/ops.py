@@ -171,6 +171,11 @@ def scale_by_map(ctx, node, a, b) -> Real:
     return Real(out, a.shape, nonbinary_layer=x.nonbinary_layer, idx=x.idx)
 
 
+@handles("Softmax", "LogSoftmax")
+def op_softmax(ctx, node, ins):
+    return [elementwise.softmax(ctx, node, ins[0])]
+
+
 @handles("Abs")
 def op_abs(ctx, node, ins):
     v = ins[0]
@@ -186,9 +191,15 @@ def op_reduce_mean(ctx, node, ins):
     axes = ctx.attr(node, "axes")
     if axes is None and len(ins) > 1 and ins[1] is not None:
         axes = const(ins[1], node, "axes").tolist()
-    if len(v.shape) != 4 or [a % 4 for a in (axes or [])] != [1] or not ctx.attr(node, "keepdims", 1):
-        raise EdgebnnError("ReduceMean is supported over the channel axis (axes=[1], keepdims=1) of an "
-                           "activation (1, C, H, W)", node.name)
+    keep = ctx.attr(node, "keepdims", 1)
+    if len(v.shape) == 4 and sorted(a % 4 for a in (axes or [])) == [2, 3]:  # global average pooling
+        from .spatial import global_average
+
+        pooled = global_average(ctx, node, v)
+        return [pooled if keep else pooled.reshaped(pooled.shape[:2])]
+    if len(v.shape) != 4 or [a % 4 for a in (axes or [])] != [1] or not keep:
+        raise EdgebnnError("ReduceMean is supported over the channel axis (axes=[1], keepdims=1) or the "
+                           "spatial axes (axes=[2, 3]) of an activation (1, C, H, W)", node.name)
     bld = ctx.builder
     x = bld.to_hwc_real(v, node.name)
     h, w = v.shape[2:]

@@ -158,12 +158,22 @@ def op_avgpool(ctx, node, ins):
     x = ins[0]
     c, h, w = spatial_input(x, node)
     if node.op_type == "GlobalAveragePool":
-        geom = {"kernel": (h, w), "stride": (1, 1), "pad": (0, 0, 0, 0), "dilation": (1, 1),
-                "out_hw": (1, 1), "in_hw": (h, w)}
-    else:
-        geom = geometry(ctx, node, (h, w), ctx.attr(node, "kernel_shape"), bool(ctx.attr(node, "ceil_mode", 0)))
+        return [global_average(ctx, node, x)]
+    geom = geometry(ctx, node, (h, w), ctx.attr(node, "kernel_shape"), bool(ctx.attr(node, "ceil_mode", 0)))
+    return [_avgpool(ctx, node, x, c, geom)]
+
+
+def global_average(ctx, node, x) -> Real:
+    """The mean over H and W of an activation (1, C, H, W): (1, C, 1, 1)."""
+    c, h, w = spatial_input(x, node)
+    geom = {"kernel": (h, w), "stride": (1, 1), "pad": (0, 0, 0, 0), "dilation": (1, 1), "out_hw": (1, 1),
+            "in_hw": (h, w)}
+    return _avgpool(ctx, node, x, c, geom)
+
+
+def _avgpool(ctx, node, x, c: int, geom: dict) -> Real:
     x = ctx.builder.to_hwc_real(x, node.name)
     shape = (1, c) + geom["out_hw"]
     out = ctx.builder.emit("avgpool", node.name, [x.tensor],
                            count_pad=bool(ctx.attr(node, "count_include_pad", 0)), **geom)
-    return [Real(out, shape, idx=_hwc(shape))]
+    return Real(out, shape, idx=_hwc(shape))

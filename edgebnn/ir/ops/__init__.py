@@ -20,11 +20,12 @@ from .gather import Gather
 from .maxpool import MaxPool
 from .mean_rows import MeanRows
 from .scale_rows import ScaleRows
+from .softmax import Softmax
 from .threshold import Threshold
 from .unpack import Unpack
 
 OPS: dict[str, OpKind] = {cls.kind: cls() for cls in (
     Affine, AvgPool, BConv, BDense, Binarize, Combine, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool, MeanRows,
-    ScaleRows, Threshold, Unpack)}
+    ScaleRows, Softmax, Threshold, Unpack)}
 
 __all__ = ["OPS", "PORTABLE", "Kernel", "OpKind"]
