@@ -36,3 +36,17 @@ void ebnn_gather_f32(const float *in, float *out, const int32_t *index, int32_t 
         out[i] = in[index[i]];
     }
 }
+
+void ebnn_concat_f32(const float *const *srcs, const int32_t *sizes, int32_t parts, float *out, int32_t outer,
+                     float fill)
+{
+    int32_t r, k, j;
+    for (r = 0; r < outer; r++) {
+        for (k = 0; k < parts; k++) {
+            const float *src = srcs[k] ? srcs[k] + (long)r * sizes[k] : 0;
+            for (j = 0; j < sizes[k]; j++) {
+                *out++ = src ? src[j] : fill;
+            }
+        }
+    }
+}

@@ -75,6 +75,9 @@ def base_models() -> list[tuple[str, bytes]]:
         from test_residual import build as residual_model
 
         bases.append(("residual", residual_model()))
+        from test_slicing import build as slicing_model
+
+        bases.append(("slicing", slicing_model()))
         bases = [(n, m.SerializeToString()) for n, m in bases]
         if TFC.is_file():
             bases.append(("tfc_w1a1", TFC.read_bytes()))

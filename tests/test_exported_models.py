@@ -14,9 +14,9 @@ import pytest
 import edgebnn
 
 MODELS = Path(__file__).resolve().parent / "models"
-# The exports that compile today; the others in tests/models wait for Concat, Slice, channel
-# Pad and ReLU (see tests/models/README.md).
-TORCH = ["birealnet18_torchscript.onnx", "birealnet18_dynamo.onnx"]
+# The exports that compile today; the other larq-zoo ones wait for ReLU and NHWC plumbing.
+TORCH = ["birealnet18_torchscript.onnx", "birealnet18_dynamo.onnx", "reactnet_a_torchscript.onnx",
+         "reactnet_a_dynamo.onnx", "irnet_resnet20_torchscript.onnx", "irnet_resnet20_dynamo.onnx"]
 LARQ = ["binary_alexnet.onnx", "birealnet.onnx"]
 INPUTS = 8
 

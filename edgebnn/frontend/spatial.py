@@ -63,6 +63,12 @@ def op_pad(ctx, node, ins):
         pads = const(ins[1], node, "pads").tolist()
         fill = float(const(ins[2], node, "the pad value").reshape(-1)[0]) if len(ins) > 2 and ins[2] else 0.0
     spatial_input(value, node)
+    if mode == "constant" and len(pads) == 8 and min(pads) >= 0 and not any(pads[i] for i in (0, 2, 3, 4, 6, 7)):
+        from .slicing import channels  # a constant Pad of the channel axis (IR-Net's option-A shortcut)
+
+        c = value.shape[1]
+        parts = [p for p in ((-1, pads[1]), (0, c), (-1, pads[5])) if p[1]]
+        return [channels(ctx, node, [value], parts, (1, c + pads[1] + pads[5]) + tuple(value.shape[2:]), fill)]
     if mode != "constant" or len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
         raise EdgebnnError("only constant padding of the two spatial axes is supported", node.name)
     return [Padded(value, (pads[2], pads[3], pads[6], pads[7]), fill)]

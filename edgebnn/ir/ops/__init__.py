@@ -12,6 +12,7 @@ from .bconv import BConv
 from .bdense import BDense
 from .binarize import Binarize
 from .combine import Combine
+from .concat import Concat
 from .conv import Conv
 from .dense import Dense
 from .dense_binw import DenseBinW
@@ -25,7 +26,7 @@ from .threshold import Threshold
 from .unpack import Unpack
 
 OPS: dict[str, OpKind] = {cls.kind: cls() for cls in (
-    Affine, AvgPool, BConv, BDense, Binarize, Combine, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool, MeanRows,
+    Affine, AvgPool, BConv, BDense, Binarize, Combine, Concat, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool, MeanRows,
     ScaleRows, Softmax, Threshold, Unpack)}
 
 __all__ = ["OPS", "PORTABLE", "Kernel", "OpKind"]
