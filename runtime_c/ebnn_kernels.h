@@ -92,6 +92,9 @@ typedef struct {
 void ebnn_affine_i32(const int32_t *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps);
 void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *steps, int32_t nsteps);
 
+/* ReLU as ONNX computes it: out[i] = in[i] < 0 ? +0 : in[i] (-0, NaN, +inf pass unchanged). */
+void ebnn_relu_f32(const float *in, float *out, int32_t n);
+
 /* XNOR-Net activation scale: out[r][c] = in[r][c] * m[r] (one factor per pixel),
  * and the per-pixel channel mean that computes it. */
 void ebnn_scale_rows(const float *in, const float *m, float *out, int32_t rows, int32_t channels);
