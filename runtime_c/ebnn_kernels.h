@@ -105,6 +105,9 @@ void ebnn_concat_f32(const float *const *srcs, const int32_t *sizes, int32_t par
 /* Softmax (LogSoftmax when take_log) over each of rows rows of n values, in double. */
 void ebnn_softmax_f32(const float *in, float *out, int32_t rows, int32_t n, int32_t take_log);
 
+/* ReLU as ONNX computes it: out[i] = in[i] < 0 ? +0 : in[i] (-0, NaN, +inf pass unchanged). */
+void ebnn_relu_f32(const float *in, float *out, int32_t n);
+
 /* XNOR-Net activation scale: out[r][c] = in[r][c] * m[r] (one factor per pixel),
  * and the per-pixel channel mean that computes it. */
 void ebnn_scale_rows(const float *in, const float *m, float *out, int32_t rows, int32_t channels);

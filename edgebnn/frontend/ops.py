@@ -207,6 +207,14 @@ def op_reduce_mean(ctx, node, ins):
     return [Real(out, (1, 1, h, w), idx=layout.hwc_index(1, h, w))]
 
 
+@handles("Relu")
+def op_relu(ctx, node, ins):
+    bld = ctx.builder
+    x = bld.real(bld.as_real(ins[0], node.name), node.name)
+    out = bld.emit("relu", node.name, [x.tensor])
+    return [Real(out, x.shape, nonbinary_layer=x.nonbinary_layer, idx=x.idx)]
+
+
 @handles("BatchNormalization")
 def op_batchnorm(ctx, node, ins):
     real = ctx.builder.as_real(ins[0], node.name)

@@ -8,24 +8,24 @@ and the planner, the report, the reference and the C all see that one fused op.
 """
 from __future__ import annotations
 
-from ..ir import Graph
+from ..ir import Graph, Op
 from ..ir.ops import OPS
 
 
 def run(graph: Graph, kernels: str = "optimized") -> Graph:
     optimized = kernels == "optimized"
-    made = {t: op for op in graph.ops for t in op.outputs}
-    readers: dict = {}
-    for op in graph.ops:
-        for t in set(op.inputs):
-            readers.setdefault(t, []).append(op)
     for op in list(graph.ops):
-        producer = made.get(op.inputs[0]) if len(op.inputs) == 1 else None
-        if producer is None or op.inputs[0] != producer.outputs[0] or op.inputs[0] == graph.output \
-                or readers[op.inputs[0]] != [op] or not OPS[producer.kind].absorbs(graph, producer, op, optimized):
-            continue
-        producer.epilogues.append(op)
-        producer.outputs[0] = op.outputs[0]
-        made[op.outputs[0]] = producer
-        graph.ops.remove(op)
+        producer = graph.producer(op.inputs[0]) if len(op.inputs) == 1 else None
+        if producer is not None and _fusible(graph, producer, op, optimized):
+            producer.epilogues.append(op)
+            producer.outputs[0] = op.outputs[0]
+            graph.ops.remove(op)
     return graph
+
+
+def _fusible(graph: Graph, producer: Op, op: Op, optimized: bool) -> bool:
+    """op alone reads the producer's output, which is not the graph's, and a kernel of the
+    producer can compute op on its result."""
+    t = op.inputs[0]
+    return t == producer.outputs[0] and t != graph.output and graph.consumers(t) == [op] \
+        and OPS[producer.kind].absorbs(graph, producer, op, optimized)

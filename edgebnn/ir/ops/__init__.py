@@ -2,7 +2,7 @@
 answers).  The stages look an op up here and ask it; they do not switch on its kind.
 
 Adding an op: a module here with its class, registered below; its C kernel in runtime_c/
-(declared in ebnn_kernels.h); a test against onnxruntime (README, "Adding an op")."""
+(declared in ebnn_kernels.h); a test against onnxruntime (CONTRIBUTING.md, "Adding an op")."""
 from __future__ import annotations
 
 from .affine import Affine
@@ -20,13 +20,14 @@ from .ewise import Ewise
 from .gather import Gather
 from .maxpool import MaxPool
 from .mean_rows import MeanRows
+from .relu import Relu
 from .scale_rows import ScaleRows
 from .softmax import Softmax
 from .threshold import Threshold
 from .unpack import Unpack
 
 OPS: dict[str, OpKind] = {cls.kind: cls() for cls in (
-    Affine, AvgPool, BConv, BDense, Binarize, Combine, Concat, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool, MeanRows,
-    ScaleRows, Softmax, Threshold, Unpack)}
+    Affine, AvgPool, BConv, BDense, Binarize, Combine, Concat, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool,
+    MeanRows, Relu, ScaleRows, Softmax, Threshold, Unpack)}
 
 __all__ = ["OPS", "PORTABLE", "Kernel", "OpKind"]

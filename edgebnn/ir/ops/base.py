@@ -4,14 +4,17 @@ An op kind is one small class (one module per kind, registered in ``ops/__init__
 
 - ``infer``       its output tensor (dtype, shape, fan-in) from its inputs and attributes;
 - ``reference``   the numpy kernel: what the op computes, batched, on the physical layout;
-- ``kernels``     its C kernel variants, best first (``Kernel``), ``applies`` says which fit an
-                  op, and ``c_call`` the call of the chosen one, emitting the constants it
-                  reads through the emitter (which counts their flash bytes);
+- ``kernels``     its C kernel variants, best first (``Kernel``); ``applies`` says which fit an
+                  op (``passes.kernel_choice`` writes the first in ``op.attrs["c_kernel"]``), and
+                  ``c_call`` the call of the chosen one, emitting the constants it reads
+                  through the emitter (which counts their flash bytes);
 - ``sources``     the runtime_c files the chosen kernel needs;
 - ``in_place``    whether its kernels may write the output over the first input;
 - ``report``      its fields of the report's layer row (MACs, weights, weight format);
 - ``cost_group`` / ``cost_features``  the kernel and the work counts of the design
-                  assistant's instruction model.
+                  assistant's instruction model;
+- ``epilogue_args``  for an op a producer's kernel can compute (an epilogue): the arguments
+                  that fused kernel takes for it.
 
 Ops take any number of inputs (``op.inputs``) and a tensor may have any number of readers;
 the planner keeps a tensor until its last reader.  An op may carry epilogues (``op.epilogues``,
@@ -82,6 +85,10 @@ class OpKind:
         """Whether ``kernel`` is allowed, computes these epilogues (or runs plain) and fits op."""
         takes = {e.kind for e in epilogues} <= set(kernel.epilogues) if epilogues else kernel.plain
         return (optimized or not kernel.optimized) and takes and self.applies(graph, op, kernel)
+
+    def variant(self, op: Op) -> Kernel:
+        """The kernel variant chosen for op (``passes.kernel_choice``)."""
+        return next(k for k in self.kernels if k.name == op.attrs["c_kernel"])
 
     def scratch_bytes(self, graph: Graph, op: Op) -> int:
         """Arena bytes the chosen kernel needs for this op alone (planned with the tensors)."""

@@ -72,12 +72,11 @@ class BinaryLayer(OpKind):
         return 0
 
     def sources(self, graph, op):
-        kernel = op.attrs["c_kernel"]
-        return (self.source,) + (("ebnn_sparse.c",) if kernel in SPARSE_FORMATS else ()) + \
-            (("ebnn_opt.h", self.opt_source, "ebnn_opt_vsum.c") if self.kernel(kernel).optimized else ())
-
-    def kernel(self, name: str):
-        return next(k for k in self.kernels if k.name == name)
+        kernel = self.variant(op)
+        sparse = ("ebnn_sparse.c",) if kernel.name in SPARSE_FORMATS else ()
+        # the optimised dense and conv kernels share the vertical sums of the transposed ones
+        optimized = ("ebnn_opt.h", self.opt_source, "ebnn_opt_vsum.c") if kernel.optimized else ()
+        return (self.source,) + sparse + optimized
 
     def report(self, graph, op):
         macs = graph.tensors[op.result].size * self.per_output(graph, op)

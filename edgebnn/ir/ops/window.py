@@ -46,4 +46,4 @@ class WindowOp(OpKind):
         return graph.tensors[op.inputs[0]].channels
 
     def window(self, em, op: Op) -> str:
-        return em.window(op, self.in_channels(graph=em.graph, op=op))
+        return em.window(op, self.in_channels(em.graph, op))
