@@ -14,10 +14,11 @@ import pytest
 import edgebnn
 
 MODELS = Path(__file__).resolve().parent / "models"
-# The exports that compile today; the other larq-zoo ones wait for ReLU and NHWC plumbing.
+# The exports that compile today; larq-zoo's QuickNetSmall waits for depthwise convolution.
 TORCH = ["birealnet18_torchscript.onnx", "birealnet18_dynamo.onnx", "reactnet_a_torchscript.onnx",
          "reactnet_a_dynamo.onnx", "irnet_resnet20_torchscript.onnx", "irnet_resnet20_dynamo.onnx"]
-LARQ = ["binary_alexnet.onnx", "birealnet.onnx"]
+LARQ = ["binary_alexnet.onnx", "binary_densenet28.onnx", "binary_resnet_e18.onnx", "birealnet.onnx",
+        "meliusnet22.onnx", "real_to_binary_net.onnx", "xnornet.onnx"]
 INPUTS = 8
 
 
@@ -59,3 +60,11 @@ def test_pytorch_exports_match_onnxruntime(name):
 def test_larq_tf2onnx_exports_match_onnxruntime(name):
     report = check_against_onnxruntime(MODELS / "larq" / name, softmax=True)
     assert report["totals"]["binary_macs"] > 0
+
+
+def test_a_residual_export_under_emulation_equals_the_host_build():
+    path = MODELS / "torch" / "birealnet18_torchscript.onnx"
+    compiled = edgebnn.compile(path, target="cortex-m7", allow_overflow=True)
+    x = seeded_inputs(path, seed=3)[:2]
+    outputs, stats = compiled.emulate(x)
+    assert stats["identical_to_host"] and np.array_equal(outputs, compiled.run(x))

@@ -1,6 +1,6 @@
 """Element-wise ops of two computed tensors: a residual ``Add``, ``Sub``, a ``Mul`` gate,
 ``Div``, ``Max``/``Min``, with NumPy broadcasting of a per-channel (1, C, 1, 1) or (1, C)
-operand.  Both operands are made float tensors in one layout (NHWC for 4-D activations) and
+operand, or one along the last axis (1, 1, 1, C) (NHWC graphs).  Both operands are made float tensors in one layout (NHWC for 4-D activations) and
 one ``ewise`` op combines them."""
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ def combine(ctx, node, a, b) -> Real:
         a, b, op = b, a, swapped
     shape, small = tuple(a.shape), tuple(b.shape)
     per_channel = len(shape) >= 2 and small == (1, shape[1]) + (1,) * (len(shape) - 2)
-    if small != shape and not per_channel:
+    per_last = len(shape) >= 2 and small == (1,) * (len(shape) - 1) + (shape[-1],)  # NHWC graphs (tf2onnx)
+    if small != shape and not per_channel and not per_last:
         raise EdgebnnError(f"{node.op_type} of shapes {list(shape)} and {list(small)}: edgebnn combines tensors of "
                            "one shape, or an activation and one value per channel", node.name)
     bld = ctx.builder
-    if len(shape) == 4:
+    if len(shape) == 4 and not (per_last and not per_channel):
         x = bld.to_hwc_real(a, node.name)
         y = bld.to_hwc_real(b, node.name) if small == shape else _flat(bld, b, node.name)
         out = bld.emit("ewise", node.name, [x.tensor, y.tensor], op=op)

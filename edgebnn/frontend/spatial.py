@@ -84,11 +84,28 @@ def _pad_mode(ctx, value: Padded, node) -> int:
     raise EdgebnnError(f"Pad value {value.value:g} before a binary Conv must be ±{b.scale:g}", node.name)
 
 
+def _ungrouped(x, w: np.ndarray, groups: int, node) -> np.ndarray:
+    """A grouped (or depthwise) real-valued Conv as a plain one: weights (M, C/g, kh, kw) spread
+    block-diagonally over (M, C, kh, kw).  The added terms are 0 * x, which leave each float
+    sum as it is (a binary convolution would count them: grouped binary Convs are refused)."""
+    inner = x.inner if isinstance(x, Padded) else x
+    m, per, kh, kw = w.shape
+    if groups < 1 or m % groups or isinstance(inner, (TwoLevel, Bits)):
+        raise EdgebnnError(f"Conv with group={groups}: edgebnn compiles grouped and depthwise convolutions of "
+                           "real-valued activations only", node.name)
+    full = np.zeros((m, per * groups, kh, kw), np.float32)
+    out_per = m // groups
+    for g in range(groups):
+        full[g * out_per:(g + 1) * out_per, g * per:(g + 1) * per] = w[g * out_per:(g + 1) * out_per]
+    return full
+
+
 @handles("Conv")
 def op_conv(ctx, node, ins):
     x, w = ins[0], const(ins[1], node, "the weight").astype(np.float32)
-    if ctx.attr(node, "group", 1) != 1:
-        raise EdgebnnError("grouped or depthwise Conv is not supported yet", node.name)
+    groups = int(ctx.attr(node, "group", 1))
+    if groups != 1:
+        w = _ungrouped(x, w, groups, node)
     extra, pad_mode = (0, 0, 0, 0), 0
     if isinstance(x, Padded):
         if x.value != 0:
