@@ -14,11 +14,10 @@ import pytest
 import edgebnn
 
 MODELS = Path(__file__).resolve().parent / "models"
-# The exports that compile today; larq-zoo's QuickNetSmall waits for depthwise convolution.
 TORCH = ["birealnet18_torchscript.onnx", "birealnet18_dynamo.onnx", "reactnet_a_torchscript.onnx",
          "reactnet_a_dynamo.onnx", "irnet_resnet20_torchscript.onnx", "irnet_resnet20_dynamo.onnx"]
 LARQ = ["binary_alexnet.onnx", "binary_densenet28.onnx", "binary_resnet_e18.onnx", "birealnet.onnx",
-        "meliusnet22.onnx", "real_to_binary_net.onnx", "xnornet.onnx"]
+        "meliusnet22.onnx", "quicknet_small.onnx", "real_to_binary_net.onnx", "xnornet.onnx"]
 INPUTS = 8
 
 

@@ -62,6 +62,9 @@ def op_pad(ctx, node, ins):
     else:
         pads = const(ins[1], node, "pads").tolist()
         fill = float(const(ins[2], node, "the pad value").reshape(-1)[0]) if len(ins) > 2 and ins[2] else 0.0
+    if mode == "constant" and len(pads) == 8 and min(pads) >= 0 and not any(pads[i] for i in (0, 3, 4, 7)) \
+            and (pads[1] or pads[5]) and (pads[2] or pads[6]):  # H and W of NHWC, before tf2onnx's Transpose
+        return [Padded(value, (pads[1], pads[2], pads[5], pads[6]), fill, nhwc=True)]
     spatial_input(value, node)
     if mode == "constant" and len(pads) == 8 and min(pads) >= 0 and not any(pads[i] for i in (0, 2, 3, 4, 6, 7)):
         from .slicing import channels  # a constant Pad of the channel axis (IR-Net's option-A shortcut)
@@ -107,6 +110,8 @@ def op_conv(ctx, node, ins):
     if groups != 1:
         w = _ungrouped(x, w, groups, node)
     extra, pad_mode = (0, 0, 0, 0), 0
+    if isinstance(x, Padded) and x.nhwc:
+        raise EdgebnnError("a Conv reads an NHWC-padded activation without its Transpose to NCHW", node.name)
     if isinstance(x, Padded):
         if x.value != 0:
             pad_mode = _pad_mode(ctx, x, node) if isinstance(x.inner, (TwoLevel, Bits)) else None

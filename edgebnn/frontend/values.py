@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import EdgebnnError
+
 from ..ir import chain as chains
 
 
@@ -132,8 +134,17 @@ class Padded:
     inner: object
     pads: tuple  # (top, left, bottom, right)
     value: float
+    nhwc: bool = False  # padded in NHWC (tf2onnx writes the Pad before its Transpose to NCHW)
 
     @property
     def shape(self):
         s = self.inner.shape
+        if self.nhwc:
+            return s[:1] + (s[1] + self.pads[0] + self.pads[2], s[2] + self.pads[1] + self.pads[3]) + s[3:]
         return s[:2] + (s[2] + self.pads[0] + self.pads[2], s[3] + self.pads[1] + self.pads[3])
+
+    def transposed(self, perm):
+        """NHWC -> NCHW only: the padding then waits for its Conv as an NCHW Pad does."""
+        if not self.nhwc or list(perm) != [0, 3, 1, 2]:
+            raise EdgebnnError("Transpose of a padded activation is supported from NHWC to NCHW only")
+        return Padded(self.inner.transposed(perm), self.pads, self.value)

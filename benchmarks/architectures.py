@@ -1,0 +1,64 @@
+"""The published binary architectures of tests/models that compile, as the compiler reports
+them for cortex-m4: binary and real MACs, flash and SRAM (bytes).
+
+    python benchmarks/architectures.py            # print the table
+    python benchmarks/architectures.py --readme   # also rewrite the README's table
+
+Each row is a real exporter's file (PyTorch's two exporters, Larq through tf2onnx), reduced
+in width and input size (tests/models/README.md); the test suite checks each against
+onnxruntime.  Figures are the compiler's report: nothing here is typed by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import edgebnn  # noqa: E402
+from test_exported_models import LARQ, MODELS, TORCH  # noqa: E402
+
+BEGIN, END = "<!-- architectures:begin -->", "<!-- architectures:end -->"
+
+
+def rows(target: str) -> list[list]:
+    out = []
+    for family, names in (("torch", TORCH), ("larq", LARQ)):
+        for name in names:
+            rep = edgebnn.compile(MODELS / family / name, target=target, allow_overflow=True).report
+            t, m = rep["totals"], rep["memory"]
+            share = t["binary_macs"] / max(1, t["binary_macs"] + t["real_macs"])
+            out.append([f"`{family}/{name}`", "x".join(map(str, rep["input_shape"][1:])), f"{t['binary_macs']:,}",
+                        f"{t['real_macs']:,}", f"{share:.0%}", f"{m['flash_bytes']:,}", f"{m['sram_bytes']:,}"])
+    return out
+
+
+def table(target: str) -> str:
+    head = ["model", "input", "binary MACs", "real MACs", "binary share", "flash B", "SRAM B"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows(target)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--target", default="cortex-m4")
+    p.add_argument("--readme", action="store_true", help="rewrite the table in README.md")
+    args = p.parse_args()
+    text = table(args.target)
+    print(text)
+    if args.readme:
+        readme = ROOT / "README.md"
+        body = readme.read_text()
+        new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{text}\n{END}", body, flags=re.S)
+        if new == body and BEGIN not in body:
+            sys.exit(f"README.md has no {BEGIN} ... {END} section")
+        readme.write_text(new)
+
+
+if __name__ == "__main__":
+    main()
