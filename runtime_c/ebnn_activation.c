@@ -50,3 +50,17 @@ void ebnn_concat_f32(const float *const *srcs, const int32_t *sizes, int32_t par
         }
     }
 }
+
+void ebnn_argmax_f32(const float *in, int32_t *out, int32_t rows, int32_t n)
+{
+    int32_t r, j;
+    for (r = 0; r < rows; r++, in += n) {
+        int32_t best = 0;
+        for (j = 1; j < n; j++) {
+            if (in[j] > in[best]) {
+                best = j;
+            }
+        }
+        out[r] = best;
+    }
+}

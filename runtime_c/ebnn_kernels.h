@@ -97,6 +97,9 @@ void ebnn_affine_f32(const float *in, float *out, int32_t n, const ebnn_step *st
  * channel count of a per-channel b). */
 void ebnn_ewise_f32(const float *a, const float *b, float *out, int32_t n, int32_t m, int32_t op);
 
+/* The index of the first largest of each of rows rows of n values (ArgMax, TopK with k = 1). */
+void ebnn_argmax_f32(const float *in, int32_t *out, int32_t rows, int32_t n);
+
 /* Concatenation along one axis: outer rows, each one block of sizes[k] values from srcs[k]
  * (fill where srcs[k] is NULL: a constant Pad of that axis). */
 void ebnn_concat_f32(const float *const *srcs, const int32_t *sizes, int32_t parts, float *out, int32_t outer,

@@ -78,6 +78,9 @@ def base_models() -> list[tuple[str, bytes]]:
         from test_slicing import build as slicing_model
 
         bases.append(("slicing", slicing_model()))
+        from test_labels import build as label_model
+
+        bases.append(("labels", label_model("TopK")))
         bases = [(n, m.SerializeToString()) for n, m in bases]
         if TFC.is_file():
             bases.append(("tfc_w1a1", TFC.read_bytes()))

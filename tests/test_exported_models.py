@@ -67,3 +67,15 @@ def test_a_residual_export_under_emulation_equals_the_host_build():
     x = seeded_inputs(path, seed=3)[:2]
     outputs, stats = compiled.emulate(x)
     assert stats["identical_to_host"] and np.array_equal(outputs, compiled.run(x))
+
+
+def test_finn_dataflow_tfc_gives_its_expected_labels():
+    """FINN's dataflow build ends in TopK: the C's int32 labels equal expected_output.npy
+    (committed beside the model from the FINN repository, made by FINN's own flow)."""
+    folder = MODELS / "finn_dataflow_tfc"
+    x, expected = np.load(folder / "input.npy"), np.load(folder / "expected_output.npy")
+    compiled = edgebnn.compile(folder / "model.onnx")
+    labels = compiled.run(x.astype(np.float32))
+    assert labels.dtype == np.int32 and np.array_equal(labels.reshape(-1), expected)
+    outputs, stats = compiled.emulate(x.astype(np.float32))
+    assert stats["identical_to_host"] and np.array_equal(outputs, labels)

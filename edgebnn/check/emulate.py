@@ -27,6 +27,7 @@ import numpy as np
 from .. import resources, targets
 from ..codegen.toolchain import CFLAGS, INSTALL, compile_error as _compile_error
 from ..errors import EdgebnnError
+from .harness import output_dtype
 from ..report import jsontext
 
 UNIT = "instructions under QEMU -icount, not cycles"
@@ -70,11 +71,11 @@ def emulate(compiled, x: np.ndarray, timeout: float | None = None) -> tuple[np.n
         model = model_sizes(compiled.out_dir, target, work / "model-size", tools["cc"], tools["size"])
         x.astype("<f4").tofile(work / "input.bin")
         run_qemu(target.qemu_machine, work, timeout if timeout is not None else default_timeout(n))
-        out = np.fromfile(work / "output.bin", "<f4")
+        out = np.fromfile(work / "output.bin", output_dtype(compiled.out_dir))
         raw = np.fromfile(work / "stats.bin", "<u4")
     if out.size != n * n_out:
         raise EdgebnnError(f"the firmware wrote {out.size} output values, expected {n * n_out}")
-    outputs = out.astype(np.float32).reshape(host.shape)
+    outputs = out.reshape(host.shape)
     timing = parse_stats(raw, len(g.ops), n)
     ref = np.asarray(Reference(g).run(x), np.float32).reshape(host.shape)
     stats = {

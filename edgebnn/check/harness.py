@@ -17,16 +17,15 @@ import numpy as np
 from . import cache
 
 CDEF = """
-void model_run(const float *input, float *output);
-void edgebnn_run_batch(const float *input, float *output, int n);
+void edgebnn_run_batch(const float *input, void *output, int n);
 """
 BATCH_SOURCE = """
 #include "model.h"
-void edgebnn_run_batch(const float *input, float *output, int n)
+void edgebnn_run_batch(const float *input, void *output, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
-        model_run(input + (long)i * MODEL_INPUT_SIZE, output + (long)i * MODEL_OUTPUT_SIZE);
+        model_run(input + (long)i * MODEL_INPUT_SIZE, (model_output_t *)output + (long)i * MODEL_OUTPUT_SIZE);
     }
 }
 """
@@ -40,6 +39,7 @@ class HostModel:
     def __init__(self, out_dir: Path, input_size: int, output_size: int, extra_cflags=()):
         self.out_dir = Path(out_dir)
         self.input_size, self.output_size = input_size, output_size
+        self.dtype = output_dtype(self.out_dir)
         self.lib, self.ffi = _build(self.out_dir, tuple(extra_cflags))
 
     def run(self, x: np.ndarray) -> np.ndarray:
@@ -47,11 +47,16 @@ class HostModel:
         flat = np.ascontiguousarray(np.asarray(x, np.float32).reshape(len(x), -1))
         if flat.shape[1] != self.input_size:
             raise ValueError(f"input rows hold {flat.shape[1]} values, the model takes {self.input_size}")
-        out = np.zeros((len(flat), self.output_size), np.float32)
+        out = np.zeros((len(flat), self.output_size), self.dtype)
         if len(flat):
-            self.lib.edgebnn_run_batch(self.ffi.from_buffer("float[]", flat),
-                                       self.ffi.from_buffer("float[]", out), len(flat))
+            self.lib.edgebnn_run_batch(self.ffi.from_buffer("float[]", flat), self.ffi.from_buffer(out), len(flat))
         return out
+
+
+def output_dtype(out_dir) -> type:
+    """The emitted model's output element type (model.h): float32, or int32 indices."""
+    header = (Path(out_dir) / "model.h").read_text()
+    return np.int32 if "typedef int32_t model_output_t;" in header else np.float32
 
 
 def _sources(out_dir: Path) -> list[Path]:
@@ -140,24 +145,24 @@ int main(int argc, char **argv)
     fseek(fi, 0, SEEK_SET);
     for (i = 0; i < n; i++) {
         float *in = (float *)malloc(sizeof(float) * MODEL_INPUT_SIZE);
-        float *out = (float *)malloc(sizeof(float) * MODEL_OUTPUT_SIZE);
-        float *again = (float *)malloc(sizeof(float) * MODEL_OUTPUT_SIZE);
+        model_output_t *out = (model_output_t *)malloc(sizeof(model_output_t) * MODEL_OUTPUT_SIZE);
+        model_output_t *again = (model_output_t *)malloc(sizeof(model_output_t) * MODEL_OUTPUT_SIZE);
         unsigned char *arena = (unsigned char *)malloc(MODEL_ARENA_BYTES > 0 ? MODEL_ARENA_BYTES : 1);
         if (!in || !out || !again || !arena || fread(in, sizeof(float), MODEL_INPUT_SIZE, fi) != MODEL_INPUT_SIZE) {
             fprintf(stderr, "edgebnn sanitizer driver: cannot read input %ld\n", i);
             return 65;
         }
         memset(arena, (int)(0x5Au + 37u * (unsigned)i) & 0xFF, MODEL_ARENA_BYTES > 0 ? MODEL_ARENA_BYTES : 1);
-        memset(out, 0xFF, sizeof(float) * MODEL_OUTPUT_SIZE);
+        memset(out, 0xFF, sizeof(model_output_t) * MODEL_OUTPUT_SIZE);
         model_run_arena(in, out, arena);
         if (i == 0) { /* the static arena gives the same outputs */
             model_run(in, again);
-            if (memcmp(out, again, sizeof(float) * MODEL_OUTPUT_SIZE) != 0) {
+            if (memcmp(out, again, sizeof(model_output_t) * MODEL_OUTPUT_SIZE) != 0) {
                 fprintf(stderr, "edgebnn sanitizer driver: model_run and model_run_arena disagree\n");
                 return 66;
             }
         }
-        fwrite(out, sizeof(float), MODEL_OUTPUT_SIZE, fo);
+        fwrite(out, sizeof(model_output_t), MODEL_OUTPUT_SIZE, fo);
         free(in);
         free(out);
         free(again);
@@ -244,7 +249,7 @@ def sanitized_run(out_dir, x: np.ndarray, timeout: float = 300.0, extra_cflags=(
         report = proc.stderr.strip()
         if proc.returncode or report:
             raise SanitizerError(f"exit status {proc.returncode}:\n{report[-6000:]}")
-        out = np.fromfile(dst, np.float32)
+        out = np.fromfile(dst, output_dtype(out_dir))
     if out.size != len(flat) * n_out:
         raise SanitizerError(f"the sanitized build wrote {out.size} values, expected {len(flat) * n_out}")
     return out.reshape(len(flat), n_out)

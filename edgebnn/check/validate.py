@@ -113,6 +113,10 @@ def validate(model_path, x: np.ndarray, target="host", kernels="optimized") -> d
 
 def _agreement(a: np.ndarray, b: np.ndarray) -> dict:
     flat_a, flat_b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    if not np.issubdtype(a.dtype, np.floating):  # class labels (ArgMax / TopK outputs)
+        same = np.all(flat_a == flat_b, axis=1)
+        return {"identical": bool(np.array_equal(a, b)), "class_agree": int(same.sum()),
+                "max_rel_error": 0.0 if same.all() else 1.0}
     scale = np.maximum(np.abs(flat_b).max(axis=1, keepdims=True), np.finfo(np.float32).tiny)
     return {
         "identical": bool(np.array_equal(a, b)),

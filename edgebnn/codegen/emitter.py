@@ -159,6 +159,8 @@ def render(graph: Graph, plan: Plan, version: str) -> tuple[dict[str, str], list
         "arena_words": max(1, (plan.arena_bytes + 3) // 4),
         "input_size": graph.tensors[graph.input].size,
         "output_size": graph.tensors[graph.output].size,
+        "output_ctype": CTYPE[graph.tensors[graph.output].dtype],
+        "output_what": "int32 indices" if graph.tensors[graph.output].dtype == "i32" else "float32 values",
         "input_shape": "x".join(map(str, graph.input_shape)),
         "output_shape": "x".join(map(str, graph.output_shape)),
         "extra_headers": [name for name in sources if name.endswith(".h") and name not in HEADERS],

@@ -12,7 +12,7 @@ from onnx import helper
 
 from ..errors import EdgebnnError
 from ..ir import Graph
-from . import activations, custom, finite, fold, loader, ops, slicing, spatial  # noqa: F401 - they register handlers
+from . import activations, custom, finite, fold, labels, loader, ops, slicing, spatial  # noqa: F401 - they register handlers
 from .builder import Builder
 from .values import Const, Real
 

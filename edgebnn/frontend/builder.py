@@ -13,7 +13,7 @@ from ..ir import chain as chains
 from ..ir.ops import OPS
 from ..passes import ranges
 from . import layout, limits
-from .values import Bits, Const, Pred, Real, TwoLevel
+from .values import Bits, Const, Index, Pred, Real, TwoLevel
 from .weights import BinaryWeights, analyse
 
 
@@ -146,6 +146,8 @@ class Builder:
     def output(self, value, node: str) -> str:
         if isinstance(value, Const):
             raise EdgebnnError("the graph output does not depend on the input", node)
+        if isinstance(value, Index):
+            return value.tensor
         real = self.real(self.as_real(value, node), node)
         if real.idx is not None and not np.array_equal(real.idx, layout.identity(real.idx.size)):
             return self.emit("gather", node, [real.tensor], index=real.idx.astype(np.int32))

@@ -111,6 +111,15 @@ class TwoLevel:
 
 
 @dataclass
+class Index:
+    """Int32 indices of the largest value along the last axis: an ArgMax / TopK(k=1) result,
+    which only the graph output may take."""
+
+    tensor: str
+    shape: tuple
+
+
+@dataclass
 class Bits:
     """A materialised ±scale activation: IR bits tensor (bit 1 = -scale)."""
 

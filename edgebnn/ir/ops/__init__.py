@@ -6,6 +6,7 @@ Adding an op: a module here with its class, registered below; its C kernel in ru
 from __future__ import annotations
 
 from .affine import Affine
+from .argmax import ArgMax
 from .avgpool import AvgPool
 from .base import PORTABLE, Kernel, OpKind
 from .bconv import BConv
@@ -27,7 +28,7 @@ from .threshold import Threshold
 from .unpack import Unpack
 
 OPS: dict[str, OpKind] = {cls.kind: cls() for cls in (
-    Affine, AvgPool, BConv, BDense, Binarize, Combine, Concat, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool,
+    Affine, ArgMax, AvgPool, BConv, BDense, Binarize, Combine, Concat, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool,
     MeanRows, Relu, ScaleRows, Softmax, Threshold, Unpack)}
 
 __all__ = ["OPS", "PORTABLE", "Kernel", "OpKind"]
