@@ -19,23 +19,23 @@ from .values import Const, TwoLevel
 
 def _steps(ctx, node, ins) -> list[tuple[str, np.ndarray | float]]:
     """(step, constant) of the activation, constants still to broadcast onto the value."""
-    kind = node.op_type
-    if kind == "LeakyRelu":
+    op_type = node.op_type
+    if op_type == "LeakyRelu":
         return [("prelu", float(custom.attr(node, "alpha", 0.01)))]
-    if kind == "PRelu":
+    if op_type == "PRelu":
         return [("prelu", const(ins[1], node, "the slope"))]
-    if kind == "Neg":
+    if op_type == "Neg":
         return [("mul", -1.0)]
-    if kind in ("Sigmoid", "Tanh"):
-        return [(kind.lower(), 0.0)]
-    if kind == "Clip":
+    if op_type in ("Sigmoid", "Tanh"):
+        return [(op_type.lower(), 0.0)]
+    if op_type == "Clip":
         if ctx.opset < 11:
             lo, hi = custom.attr(node, "min", None), custom.attr(node, "max", None)
         else:
             lo, hi = (const(v, node, "min and max") if v is not None else None
                       for v in (list(ins[1:3]) + [None, None])[:2])
         return [(s, b) for s, b in (("max", lo), ("min", hi)) if b is not None]
-    return [(kind.lower(), const(ins[1], node, "one constant input"))]  # Max / Min, see _operands
+    return [(op_type.lower(), const(ins[1], node, "one constant input"))]  # Max / Min, see _operands
 
 
 def _operands(node, ins) -> list:
