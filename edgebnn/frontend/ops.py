@@ -185,18 +185,9 @@ def op_abs(ctx, node, ins):
     return [replace(real, chain=real.chain + (chains.step("abs", 0.0, real.shape[1:]),))]
 
 
-@handles("ReduceMean")
-def op_reduce_mean(ctx, node, ins):
-    v = ins[0]
-    axes = ctx.attr(node, "axes")
-    if axes is None and len(ins) > 1 and ins[1] is not None:
-        axes = const(ins[1], node, "axes").tolist()
-    keep = ctx.attr(node, "keepdims", 1)
-    if len(v.shape) == 4 and sorted(a % 4 for a in (axes or [])) == [2, 3]:  # global average pooling
-        from .spatial import global_average
-
-        pooled = global_average(ctx, node, v)
-        return [pooled if keep else pooled.reshaped(pooled.shape[:2])]
+def channel_mean(ctx, node, v, axes, keep):
+    """ReduceMean over the channel axis (XNOR-Net's activation scale K); spatial.py handles
+    ReduceMean and sends the other axes here."""
     if len(v.shape) != 4 or [a % 4 for a in (axes or [])] != [1] or not keep:
         raise EdgebnnError("ReduceMean is supported over the channel axis (axes=[1], keepdims=1) or the "
                            "spatial axes (axes=[2, 3]) of an activation (1, C, H, W)", node.name)
@@ -204,7 +195,7 @@ def op_reduce_mean(ctx, node, ins):
     x = bld.to_hwc_real(v, node.name)
     h, w = v.shape[2:]
     out = bld.emit("mean_rows", node.name, [x.tensor])
-    return [Real(out, (1, 1, h, w), idx=layout.hwc_index(1, h, w))]
+    return Real(out, (1, 1, h, w), idx=layout.hwc_index(1, h, w))
 
 
 @handles("Relu")

@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import EdgebnnError
 from ..ir import chain as chains
 from .layout import hwc_index
-from .ops import const, handles
+from .ops import channel_mean, const, handles
 from .values import Bits, Padded, Real, TwoLevel
 
 
@@ -189,6 +189,19 @@ def op_avgpool(ctx, node, ins):
         return [global_average(ctx, node, x)]
     geom = geometry(ctx, node, (h, w), ctx.attr(node, "kernel_shape"), bool(ctx.attr(node, "ceil_mode", 0)))
     return [_avgpool(ctx, node, x, c, geom)]
+
+
+@handles("ReduceMean")
+def op_reduce_mean(ctx, node, ins):
+    v = ins[0]
+    axes = ctx.attr(node, "axes")
+    if axes is None and len(ins) > 1 and ins[1] is not None:
+        axes = const(ins[1], node, "axes").tolist()
+    keep = ctx.attr(node, "keepdims", 1)
+    if len(v.shape) == 4 and sorted(a % 4 for a in (axes or [])) == [2, 3]:  # global average pooling
+        pooled = global_average(ctx, node, v)
+        return [pooled if keep else pooled.reshaped(pooled.shape[:2])]
+    return [channel_mean(ctx, node, v, axes, keep)]
 
 
 def global_average(ctx, node, x) -> Real:
