@@ -1,5 +1,6 @@
 """Depthwise and grouped convolutions of real-valued activations (QuickNet, MobileNet-style
-stems) against onnxruntime; a grouped binary convolution is one clear error."""
+stems) and the global-pooling spellings (GlobalMaxPool, ReduceMax / ReduceMean over H, W)
+against onnxruntime; a grouped binary convolution is one clear error."""
 from __future__ import annotations
 
 import numpy as np
@@ -40,3 +41,30 @@ def test_depthwise_and_grouped_real_convs_match_onnxruntime():
 def test_a_grouped_binary_conv_is_one_clear_error():
     with pytest.raises(edgebnn.EdgebnnError, match="group=2"):
         edgebnn.compile(build(binary_group=True))
+
+
+def _pool_model(kind: str, keepdims: int):
+    rng = np.random.default_rng(4)
+    inits = [numpy_helper.from_array(rng.standard_normal((6, 3, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(np.array([2, 3], np.int64), "axes")]
+    conv = helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1])
+    if kind == "GlobalMaxPool":
+        pool = [helper.make_node("GlobalMaxPool", ["c"], ["p"])]
+    else:  # opset 18: axes as an input
+        pool = [helper.make_node(kind, ["c", "axes"], ["p"], keepdims=keepdims)]
+    out = [helper.make_node("Flatten", ["p"], ["y"])] if keepdims else [helper.make_node("Identity", ["p"], ["y"])]
+    graph = helper.make_graph([conv] + pool + out, kind, [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                                         [1, 3, 7, 7])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
+
+
+@pytest.mark.parametrize("kind,keepdims", [("GlobalMaxPool", 1), ("ReduceMax", 1), ("ReduceMax", 0),
+                                           ("ReduceMean", 0)])
+def test_global_pooling_spellings_match_onnxruntime(kind, keepdims):
+    model = _pool_model(kind, keepdims)
+    x = np.random.default_rng(5).standard_normal((10, 3, 7, 7)).astype(np.float32)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    expected = np.concatenate([session.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    got = edgebnn.compile(model).run(x)
+    np.testing.assert_allclose(got, expected.reshape(got.shape), rtol=1e-5, atol=1e-6)

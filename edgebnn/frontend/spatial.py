@@ -1,4 +1,5 @@
-"""Handlers of the convolutional ops: Conv, Pad, MaxPool, AveragePool, GlobalAveragePool."""
+"""Handlers of the convolutional ops: Conv, Pad, MaxPool, AveragePool, the global poolings and
+their ReduceMean / ReduceMax spellings."""
 from __future__ import annotations
 
 import math
@@ -141,20 +142,42 @@ def op_maxpool(ctx, node, ins):
     x = ins[0]
     c, h, w = spatial_input(x, node)
     geom = geometry(ctx, node, (h, w), ctx.attr(node, "kernel_shape"), bool(ctx.attr(node, "ceil_mode", 0)))
+    return [_maxpool(ctx, node, x, c, geom)]
+
+
+@handles("GlobalMaxPool", "ReduceMax")
+def op_global_max(ctx, node, ins):
+    """GlobalMaxPool, and ReduceMax over H and W (keepdims 1 or 0): one window of H x W."""
+    x = ins[0]
+    axes = ctx.attr(node, "axes")
+    if axes is None and len(ins) > 1 and ins[1] is not None:
+        axes = const(ins[1], node, "axes").tolist()
+    if node.op_type == "ReduceMax" and (len(x.shape) != 4 or sorted(a % 4 for a in (axes or [])) != [2, 3]):
+        raise EdgebnnError("ReduceMax is supported over the spatial axes (axes=[2, 3]) of an activation "
+                           "(1, C, H, W)", node.name)
+    c, h, w = spatial_input(x, node)
+    geom = {"kernel": (h, w), "stride": (1, 1), "pad": (0, 0, 0, 0), "dilation": (1, 1), "out_hw": (1, 1),
+            "in_hw": (h, w)}
+    pooled = _maxpool(ctx, node, x, c, geom)
+    keep = node.op_type == "GlobalMaxPool" or ctx.attr(node, "keepdims", 1)
+    return [pooled if keep else ctx.builder.as_real(pooled, node.name).reshaped((1, c))]
+
+
+def _maxpool(ctx, node, x, c: int, geom: dict):
     shape = (1, c) + geom["out_hw"]
     b = ctx.builder
     if isinstance(x, (TwoLevel, Bits)):  # max of ±s: +s wins, an AND of the bits
         bits = b.bipolar(x, node.name)
         b.require_hwc(bits, node.name)
         out = b.emit("maxpool", node.name, [bits.tensor], **geom)
-        return [Bits(out, shape, bits.scale, _hwc(shape))]
+        return Bits(out, shape, bits.scale, _hwc(shape))
     if b.t(x.tensor).dtype == "i32":
         pooled = _pool_accumulators(ctx, x, geom, shape, node)
         if pooled is not None:
-            return [pooled]
+            return pooled
     x = ctx.builder.to_hwc_real(x, node.name)
     out = b.emit("maxpool", node.name, [x.tensor], **geom)
-    return [Real(out, shape, idx=_hwc(shape))]
+    return Real(out, shape, idx=_hwc(shape))
 
 
 def _pool_accumulators(ctx, x: Real, geom, shape, node):
