@@ -41,17 +41,25 @@ def op_slice(ctx, node, ins):
         starts, ends = ctx.attr(node, "starts"), ctx.attr(node, "ends")
         axes, steps = ctx.attr(node, "axes"), None
     else:
-        starts, ends = (const(v, node, "starts and ends").reshape(-1).tolist() for v in ins[1:3])
-        axes = const(ins[3], node, "axes").reshape(-1).tolist() if len(ins) > 3 and ins[3] is not None else None
-        steps = const(ins[4], node, "steps").reshape(-1).tolist() if len(ins) > 4 and ins[4] is not None else None
+        starts, ends = (_ints(v, node, "starts and ends") for v in ins[1:3])
+        axes = _ints(ins[3], node, "axes") if len(ins) > 3 and ins[3] is not None else None
+        steps = _ints(ins[4], node, "steps") if len(ins) > 4 and ins[4] is not None else None
     axes = list(range(len(starts))) if axes is None else axes
     steps = [1] * len(starts) if steps is None else steps
     index = [slice(None)] * rank
     for a, s, e, st in zip(axes, starts, ends, steps):
-        if st == 0:
-            raise EdgebnnError("Slice with a step of 0", node.name)
-        index[a % rank] = slice(int(s), int(e), int(st))
+        if int(st) == 0 or not -rank <= int(a) < rank:
+            raise EdgebnnError(f"Slice with step {st} along axis {a} of a rank-{rank} tensor", node.name)
+        index[int(a) % rank] = slice(int(s), int(e), int(st))
     return [view(ctx, node, value, tuple(index))]
+
+
+def _ints(value, node, what: str) -> list[int]:
+    values = np.asarray(const(value, node, what))
+    if not np.issubdtype(values.dtype, np.integer) or values.size > 64:
+        raise EdgebnnError(f"{node.op_type} {what} must be a short list of integers, got {values.size} "
+                           f"{values.dtype} values", node.name)
+    return [int(v) for v in values.reshape(-1)]
 
 
 @handles("Split")
