@@ -143,14 +143,19 @@ class Builder:
         out = self.emit("unpack", node, [bits], hi=hi, lo=lo)
         return Real(out, value.shape, idx=idx)
 
+    def logical(self, value, node: str) -> Real:
+        """Any activation as a chain-free float tensor in logical (row-major) order."""
+        x = self.real(self.as_real(value, node), node)
+        if x.idx is not None and not np.array_equal(x.idx, layout.identity(x.idx.size)):
+            x = Real(self.emit("gather", node, [x.tensor], index=x.idx.astype(np.int32)), x.shape)
+        return x
+
     def output(self, value, node: str) -> str:
         if isinstance(value, Const):
             raise EdgebnnError("the graph output does not depend on the input", node)
         if isinstance(value, Index):
             return value.tensor
-        real = self.real(self.as_real(value, node), node)
-        if real.idx is not None and not np.array_equal(real.idx, layout.identity(real.idx.size)):
-            return self.emit("gather", node, [real.tensor], index=real.idx.astype(np.int32))
+        real = self.logical(value, node)
         if real.tensor == self.graph.input:
             return self.emit("affine", node, [real.tensor], chain=())
         return real.tensor

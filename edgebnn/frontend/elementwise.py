@@ -1,7 +1,7 @@
 """Element-wise ops of two computed tensors: a residual ``Add``, ``Sub``, a ``Mul`` gate,
 ``Div``, ``Max``/``Min``, with NumPy broadcasting of a per-channel (1, C, 1, 1) or (1, C)
-operand, or one along the last axis (1, 1, 1, C) (NHWC graphs).  Both operands are made float tensors in one layout (NHWC for 4-D activations) and
-one ``ewise`` op combines them."""
+operand, or one along the last axis (1, 1, 1, C) (NHWC graphs).  Both operands are made float
+tensors in one layout (NHWC for 4-D activations) and one ``ewise`` op combines them."""
 from __future__ import annotations
 
 import numpy as np
@@ -29,19 +29,11 @@ def combine(ctx, node, a, b) -> Real:
     bld = ctx.builder
     if len(shape) == 4 and not (per_last and not per_channel):
         x = bld.to_hwc_real(a, node.name)
-        y = bld.to_hwc_real(b, node.name) if small == shape else _flat(bld, b, node.name)
+        y = bld.to_hwc_real(b, node.name) if small == shape else bld.logical(b, node.name)
         out = bld.emit("ewise", node.name, [x.tensor, y.tensor], op=op)
         return Real(out, shape, idx=layout.hwc_index(*shape[1:]))
-    x, y = _flat(bld, a, node.name), _flat(bld, b, node.name)
+    x, y = bld.logical(a, node.name), bld.logical(b, node.name)
     return Real(bld.emit("ewise", node.name, [x.tensor, y.tensor], op=op), shape)
-
-
-def _flat(bld, value, node: str) -> Real:
-    """The value as a float tensor in logical (row-major) order."""
-    x = bld.real(bld.as_real(value, node), node)
-    if x.idx is not None and not np.array_equal(x.idx, layout.identity(x.idx.size)):
-        x = Real(bld.emit("gather", node, [x.tensor], index=x.idx.astype(np.int32)), x.shape)
-    return x
 
 
 def _size(shape) -> int:
@@ -58,6 +50,6 @@ def softmax(ctx, node, value) -> Real:
     if not 1 <= axis < rank or (ctx.opset >= 13 and axis != rank - 1):
         raise EdgebnnError(f"{node.op_type} over axis {axis} of a tensor of shape {list(shape)}: edgebnn takes "
                            "the last axis (not the batch axis)", node.name)
-    x = _flat(ctx.builder, value, node.name)
+    x = ctx.builder.logical(value, node.name)
     out = ctx.builder.emit("softmax", node.name, [x.tensor], n=_size(shape[axis:]), log=node.op_type == "LogSoftmax")
     return Real(out, shape)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EdgebnnError
-from .elementwise import _flat
 from .ops import const, handles
 from .values import Index
 
@@ -22,7 +21,7 @@ def _last_axis(ctx, node, value) -> int:
 
 def _index(ctx, node, value, keep: bool) -> Index:
     n = _last_axis(ctx, node, value)
-    x = _flat(ctx.builder, value, node.name)
+    x = ctx.builder.logical(value, node.name)
     out = ctx.builder.emit("argmax", node.name, [x.tensor], n=n)
     shape = tuple(value.shape[:-1]) + ((1,) if keep else ())
     return Index(out, shape)

@@ -7,7 +7,6 @@ import numpy as np
 
 from ..errors import EdgebnnError
 from . import layout
-from .elementwise import _flat
 from .ops import const, handles
 from .values import Const, Real
 
@@ -94,7 +93,7 @@ def op_concat(ctx, node, ins):
     shape = shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
     if rank == 4 and axis == 1:
         return [channels(ctx, node, ins, [(i, s[1]) for i, s in enumerate(shapes)], shape, 0.0)]
-    xs = [_flat(ctx.builder, v, node.name) for v in ins]
+    xs = [ctx.builder.logical(v, node.name) for v in ins]
     inner = [int(np.prod(s[axis:])) for s in shapes]
     out = ctx.builder.emit("concat", node.name, [x.tensor for x in xs], shape=(int(np.prod(shape)),),
                            outer=int(np.prod(shape[:axis])), parts=[(i, n) for i, n in enumerate(inner)], fill=0.0)
