@@ -36,6 +36,32 @@ void ebnn_maxpool_bits(const uint32_t *in, uint32_t *out, const ebnn_window *g)
     }
 }
 
+void ebnn_maxpool_bits_or(const uint32_t *in, uint32_t *out, const ebnn_window *g, const uint32_t *or_mask)
+{
+    const int32_t wc = EBNN_WORDS(g->in_c);
+    int32_t oh, ow, i, j, k;
+    for (oh = 0; oh < g->out_h; oh++) {
+        for (ow = 0; ow < g->out_w; ow++) {
+            uint32_t *op = out + (oh * g->out_w + ow) * wc;
+            for (k = 0; k < wc; k++) {
+                uint32_t all = 0xFFFFFFFFu, any = 0u;
+                for (i = 0; i < g->k_h; i++) {
+                    const int32_t ih = ebnn_tap(oh, i, g->stride_h, g->pad_top, g->dil_h, g->in_h);
+                    for (j = 0; j < g->k_w; j++) {
+                        const int32_t iw = ebnn_tap(ow, j, g->stride_w, g->pad_left, g->dil_w, g->in_w);
+                        if (ih >= 0 && iw >= 0) {
+                            const uint32_t v = in[(ih * g->in_w + iw) * wc + k];
+                            all &= v;
+                            any |= v;
+                        }
+                    }
+                }
+                op[k] = (all & ~or_mask[k]) | (any & or_mask[k]);
+            }
+        }
+    }
+}
+
 void ebnn_maxpool_i32(const int32_t *in, int32_t *out, const ebnn_window *g, const uint32_t *use_min)
 {
     int32_t oh, ow, c, i, j;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from ..ir import Graph
-from . import encoding, fusion, kernel_choice, packing, ranges, thresholds
+from . import encoding, fusion, kernel_choice, packing, pool_bits, ranges, thresholds
 
 
 def lower(graph: Graph, weights: str = "size", kernels: str = "optimized") -> Graph:
@@ -14,7 +14,7 @@ def lower(graph: Graph, weights: str = "size", kernels: str = "optimized") -> Gr
     ``kernels``: "optimized" or "reference" (the portable kernels alone, kernel_choice.py)."""
     kernel_choice.check_variant(kernels)
     out = copy.deepcopy(graph)
-    out = packing.run(thresholds.run(out))
+    out = packing.run(pool_bits.run(thresholds.run(out)))
     out = encoding.run(out, weights)
     out = kernel_choice.run(fusion.run(out, kernels), kernels)
     # ranges last: it proves the integers of the final graph fit the C's types (it changes nothing)

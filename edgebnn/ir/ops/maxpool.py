@@ -1,6 +1,10 @@
-"""``maxpool``: the largest value of each window, on bits (any +1 wins: an AND of the bits),
-on i32 accumulators (max, or min for the channels in ``use_min``: pooling before a
-decreasing BatchNorm) or on f32."""
+"""``maxpool``: the largest value of each window, on bits (any +1 wins: an AND of the bits;
+an OR for the channels in ``or_mask``, where ``passes.pool_bits`` moved a max- or min-pool of
+accumulators behind a threshold that flips it), on i32 accumulators (max, or min for the
+channels in ``use_min``: pooling before a decreasing BatchNorm) or on f32.
+
+On bits it can be the epilogue of a binary convolution's kernel (after its threshold), which
+then writes the pooled bits; ``epilogue_args`` are the pool's geometry and OR mask."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,10 +25,15 @@ class MaxPool(WindowOp):
         dtype = graph.tensors[op.inputs[0]].dtype
         xin = image(graph, op, x)
         ho, wo = op.attrs["out_hw"]
-        if dtype == "bits":  # any +1 wins: AND of the bits
+        if dtype == "bits":  # any +1 wins: AND of the bits (OR in or_mask's channels)
             acc = np.full((len(x), ho, wo, xin.shape[-1]), 0xFFFFFFFF, np.uint32)
+            anyone = np.zeros_like(acc)
             for ih, iw, valid in taps(op):
                 acc = np.where(valid[None, :, :, None], acc & xin[:, ih, iw, :], acc)
+                anyone = np.where(valid[None, :, :, None], anyone | xin[:, ih, iw, :], anyone)
+            if "or_mask" in op.attrs:
+                m = pack(op.attrs["or_mask"])
+                acc = (acc & ~m) | (anyone & m)
         elif dtype == "i32":
             use_min = op.attrs["use_min"]
             acc = np.where(use_min, np.iinfo(np.int32).max, np.iinfo(np.int32).min) * np.ones(
@@ -46,7 +55,16 @@ class MaxPool(WindowOp):
         if dtype == "i32":
             use_min = em.const(em.p + "_min", "uint32_t", pack(op.attrs["use_min"]))
             return f"ebnn_maxpool_i32({src}, {dst}, {geom}, {use_min})"
+        if dtype == "bits" and "or_mask" in op.attrs:
+            return f"ebnn_maxpool_bits_or({src}, {dst}, {geom}, {self.or_mask(em, op)})"
         return f"ebnn_maxpool_{'bits' if dtype == 'bits' else 'f32'}({src}, {dst}, {geom})"
+
+    def or_mask(self, em, op) -> str:
+        mask = op.attrs.get("or_mask", np.zeros(em.graph.tensors[op.inputs[0]].channels, bool))
+        return em.const(em.p + "_or", "uint32_t", pack(mask))
+
+    def epilogue_args(self, em, op):
+        return self.window(em, op), self.or_mask(em, op)
 
     def cost_group(self, graph, op):
         return f"maxpool:{graph.tensors[op.inputs[0]].dtype}"
