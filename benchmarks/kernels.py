@@ -60,11 +60,40 @@ def conv_model(c, m, hw, pad, sparsity=0.0, seed=0):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), (1, c, hw, hw)
 
 
+def conv_pool_model(c, m, hw, pad, pool=2, bn_first=False, seed=0):
+    """Sign -> Conv 3x3 (+-1 weights) -> MaxPool pool/pool -> BatchNorm -> Sign (BatchNorm -> Sign
+    -> MaxPool when bn_first), random BN statistics with gammas of both signs: the binary convs
+    of an XNOR CNN, whose kernel writes the pooled bits."""
+    rng = np.random.default_rng(seed)
+    ho = hw + 2 * pad - 2
+    po = ho // pool
+    gamma = rng.uniform(0.5, 1.5, m) * np.where(rng.random(m) < 0.5, -1.0, 1.0)
+    inits = [numpy_helper.from_array(_pm1(rng, (m, c, 3, 3), 0.0), "w")] + [
+        numpy_helper.from_array(v.astype(np.float32), name) for name, v in (
+            ("g", gamma), ("b", rng.normal(0, 2, m)), ("mu", rng.normal(0, 4, m)), ("var", rng.uniform(1, 30, m)))]
+    pool_node = helper.make_node("MaxPool", ["p_in"], ["p_out"], kernel_shape=[pool, pool], strides=[pool, pool])
+    bn = ["g", "b", "mu", "var"]
+    if bn_first:
+        nodes = [helper.make_node("BatchNormalization", ["y"] + bn, ["n"]), helper.make_node("Sign", ["n"], ["p_in"]),
+                 pool_node, helper.make_node("Identity", ["p_out"], ["z"])]
+    else:
+        nodes = [helper.make_node("Identity", ["y"], ["p_in"]), pool_node,
+                 helper.make_node("BatchNormalization", ["p_out"] + bn, ["n"]), helper.make_node("Sign", ["n"], ["z"])]
+    nodes = [helper.make_node("Sign", ["x"], ["a"]),
+             helper.make_node("Conv", ["a", "w"], ["y"], kernel_shape=[3, 3], pads=[pad] * 4)] + nodes
+    g = helper.make_graph(nodes, "conv_pool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, m, po, po])], initializer=inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), (1, c, hw, hw)
+
+
 def shapes():
     yield "bdense", "K=784->64 (TFC layer 1)", 0.0, dense_model(784, 64)
     yield "bdense", "K=1024->256", 0.0, dense_model(1024, 256)
     yield "bconv", "3x3 64->64 16x16 pad 0", 0.0, conv_model(64, 64, 16, 0)
     yield "bconv", "3x3 64->64 16x16 pad 0", 0.9, conv_model(64, 64, 16, 0, 0.9)
+    yield "bconv", "3x3 32->64 28x28 pad 1 +maxpool 2+BN+sign", 0.0, conv_pool_model(32, 64, 28, 1)
+    yield "bconv", "3x3 64->64 14x14 pad 1 +maxpool 2+BN+sign", 0.0, conv_pool_model(64, 64, 14, 1)
+    yield "bconv", "3x3 32->64 28x28 pad 1 +BN+sign+maxpool 2", 0.0, conv_pool_model(32, 64, 28, 1, bn_first=True)
 
 
 def measure_layer(model, in_shape, target, kernels, kind):

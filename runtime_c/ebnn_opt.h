@@ -230,6 +230,17 @@ void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw,
  * pixel is listed once per output row rather than once per tap. */
 #define EBNN_OPT_CONV_T_RING 16
 #define EBNN_OPT_TW_BIAS 4096 /* > 2 T and 4 S + 4096 < 2^16 for rows <= EBNN_OPT_T_MAX_BITS */
+#define EBNN_RING(s) ((s) & (EBNN_OPT_CONV_T_RING - 1)) /* a column's slot in the band */
+/* The listed columns of the current row band (ebnn_opt_conv.c): per ring slot, where the
+ * column starts in list, its entries and (pad_mode 0) its tap rows outside the image. */
+typedef struct {
+    uint32_t *list;
+    int32_t cap;
+    int32_t *start, *ones;
+    uint32_t *missing;
+    int32_t end;
+} ebnn_band;
+void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode, int32_t oh, int32_t s);
 /* list: cap entries of scratch (the arena, planned per layer), at least the window's
  * packed bits + 16; the spare room sets how often the live columns move to the front. */
 void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, int32_t *out,
@@ -237,5 +248,20 @@ void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, co
 void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, uint32_t *out,
                       const ebnn_window *g, int32_t pad_mode, const int32_t *thr, const uint32_t *neg, int32_t mod,
                       uint32_t *list, int32_t cap);
+
+/* ebnn_bconv_t with its threshold (one per channel) and an optional max-pool fused
+ * (ebnn_opt_conv_pool.c): out holds the pooled bits (p: the pool's geometry over the conv
+ * output; or_mask: channels pooled by OR, the others by AND) or, with p null, the
+ * thresholded bits.  w as ebnn_bconv_t but lane q of each block is channel 32 b + q.  Per
+ * block 16 words e: channel 32 b + q in the low half of word q, 32 b + 16 + q in the high
+ * half, each 2^15 - 2 T - thr - K (K = k_h k_w in_c; 0 for spare channels); xw[b]: ~neg of
+ * the block's channels.  tt (pad_mode 0 with padding, else unused): per tap (column-major),
+ * block and word, 2 x the tap's 1 weight bits of the same two channels.  scratch: cap words,
+ * EBNN_POOL_SCRATCH_WORDS of bookkeeping (the band's, lane sums), then the list (as
+ * ebnn_bconv_t's).  Pooling windows of at most 8 taps per axis. */
+#define EBNN_POOL_SCRATCH_WORDS (3 * EBNN_OPT_CONV_T_RING + 48)
+void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, uint32_t *out,
+                       const ebnn_window *g, int32_t pad_mode, const uint32_t *xw, const ebnn_window *p,
+                       const uint32_t *or_mask, uint32_t *scratch, int32_t cap);
 
 #endif

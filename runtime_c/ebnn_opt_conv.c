@@ -102,19 +102,9 @@ void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, co
  * channel) or nothing (+1, and ONNX zero padding, which then subtracts the missing taps'
  * weights through ttap). */
 
-#define EBNN_RING(s) ((s) & (EBNN_OPT_CONV_T_RING - 1)) /* a column's slot in the band */
-
-typedef struct {
-    uint32_t *list;
-    int32_t cap;
-    int32_t start[EBNN_OPT_CONV_T_RING], ones[EBNN_OPT_CONV_T_RING];
-    uint32_t missing[EBNN_OPT_CONV_T_RING]; /* pad_mode 0: tap rows outside the image */
-    int32_t end;
-} ebnn_band;
-
 /* Lists column s of output row oh's band, first making room by moving the live columns
  * (those the next windows still read) to the front. */
-static void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode, int32_t oh,
+void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode, int32_t oh,
                              int32_t s)
 {
     const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, r = EBNN_RING(s);
@@ -201,11 +191,15 @@ static void ebnn_conv_t(const uint32_t *in, const uint32_t *w, const uint16_t *t
 {
     ebnn_band bd;
     uint32_t s[16];
-    int32_t corr[32];
+    int32_t corr[32], start[EBNN_OPT_CONV_T_RING], ones[EBNN_OPT_CONV_T_RING];
+    uint32_t missing[EBNN_OPT_CONV_T_RING];
     const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, taps = g->k_h * g->k_w, col = g->k_h * cs;
     int32_t oh, ow;
     bd.list = list;
     bd.cap = cap;
+    bd.start = start;
+    bd.ones = ones;
+    bd.missing = missing;
     for (oh = 0; oh < g->out_h; oh++) {
         int32_t next = 0;
         bd.end = 0;

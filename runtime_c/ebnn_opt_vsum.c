@@ -73,7 +73,8 @@ static uint32_t ebnn_opt_hs_words(const uint32_t *x, uint32_t *p)
         odd = (((lo) >> (k)) & (m)) + ((hi) & ~(m));                                                                   \
     } while (0)
 
-static void ebnn_opt_lanes16(const uint32_t *p, uint32_t *s)
+/* add: s[q] = (s[q] << 8) + the counts (the planes of weight 256 and up went first). */
+static inline void ebnn_opt_lanes16(const uint32_t *p, uint32_t *s, int32_t add)
 {
     uint32_t a0e, a0o, a1e, a1o, a2e, a2o, a3e, a3o;
     uint32_t b0l, b1l, b2l, b3l, b0h, b1h, b2h, b3h, c0, c4;
@@ -88,10 +89,10 @@ static void ebnn_opt_lanes16(const uint32_t *p, uint32_t *s)
 #define EBNN_BYTES_TO_LANES(bl, bh, r)                                                                                 \
     do {                                                                                                               \
         EBNN_WIDEN(bl, bh, c0, c4, 0x0F0F0F0Fu, 4); /* lanes r and r + 4 (mod 8) */                                   \
-        s[r] = c0 & 0x00FF00FFu;                                                                                       \
-        s[(r) + 8] = (c0 >> 8) & 0x00FF00FFu;                                                                          \
-        s[(r) + 4] = c4 & 0x00FF00FFu;                                                                                 \
-        s[(r) + 12] = (c4 >> 8) & 0x00FF00FFu;                                                                         \
+        s[r] = (add ? s[r] << 8 : 0u) + (c0 & 0x00FF00FFu);                                                            \
+        s[(r) + 8] = (add ? s[(r) + 8] << 8 : 0u) + ((c0 >> 8) & 0x00FF00FFu);                                         \
+        s[(r) + 4] = (add ? s[(r) + 4] << 8 : 0u) + (c4 & 0x00FF00FFu);                                                \
+        s[(r) + 12] = (add ? s[(r) + 12] << 8 : 0u) + ((c4 >> 8) & 0x00FF00FFu);                                       \
     } while (0)
     EBNN_BYTES_TO_LANES(b0l, b0h, 0);
     EBNN_BYTES_TO_LANES(b1l, b1h, 1);
@@ -145,14 +146,12 @@ static int32_t ebnn_opt_level2(const uint32_t *buf, int32_t m, uint32_t *p, int3
 /* The planes p[0..top) as 16-bit lane counts s (see ebnn_opt_lanes16). */
 static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
 {
-    int32_t q;
-    ebnn_opt_lanes16(p, s);
-    if (top > 8) { /* counts of 256 and more: the planes above add in at weight 256 */
-        uint32_t hi[16];
-        ebnn_opt_lanes16(p + 8, hi);
-        for (q = 0; q < 16; q++) {
-            s[q] += hi[q] << 8;
-        }
+    if (top > 8) { /* counts of 256 and more: the planes above first, at weight 256 (in s: no
+                    * second array of lanes on the stack) */
+        ebnn_opt_lanes16(p + 8, s, 0);
+        ebnn_opt_lanes16(p, s, 1);
+    } else {
+        ebnn_opt_lanes16(p, s, 0);
     }
 }
 

@@ -176,3 +176,38 @@ def _finish(net: _Cnn, x_shape, out, out_shape) -> BuiltModel:
     model = helper.make_model(graph, opset_imports=opsets)
     return BuiltModel(model, net.pattern, tuple(x_shape), tuple(out_shape), net.layers, net.presign,
                       mt_thresholds=net.mt, order_dependent=net.order_dependent, custom=bool(g.domains))
+
+
+def build_pool_cnn(rng, order="pool_bn", cin=32, m=40, hw=(9, 8), stride=1, pad=1, explicit_pad=False,
+                   pool=(2, 2, 0)) -> BuiltModel:
+    """One binary conv whose output is pooled and binarized, the shape of an XNOR CNN's inner
+    layers: x (1, cin, H, W) -> Sign -> 3x3 Conv (+-alpha weights, bias or not; zero padding or
+    Pad(value=1)) -> MaxPool (kernel, stride, pads = pool) -> BN -> Sign  (order "pool_bn"), or
+    -> BN -> Sign -> MaxPool ("bn_pool"); BN with gammas of both signs and zeros, statistics on
+    the scale of the accumulator; the +-1 pooled map flattened is the output."""
+    rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
+    net = _Cnn(rng, "sign", 13, False)
+    g = net.g
+    net.presign.append("x")
+    a = g.binarize("x", "sign")
+    y, shape = net.bconv(a, (1, cin) + tuple(hw), m, 3, stride, pad, explicit_pad)
+    kp, sp, pp = pool
+
+    def maxpool(t, shape):
+        h, w = ((s + 2 * pp - kp) // sp + 1 for s in shape[2:])
+        return g.node("MaxPool", [t], base="pool", kernel_shape=[kp, kp], strides=[sp, sp], pads=[pp] * 4), \
+            (1, shape[1], h, w)
+
+    def activate(t, shape):
+        gamma, beta, mean, var = _bn_params(rng, shape[1], spread=float(np.sqrt(cin * 9)))
+        t = g.bn_node(t, gamma, beta, mean, var)
+        net.presign.append(t)
+        return g.binarize(t, "sign")
+
+    if order == "pool_bn":
+        y, shape = maxpool(y, shape)
+        a = activate(y, shape)
+    else:
+        a, shape = maxpool(activate(y, shape), shape)
+    out = g.node("Flatten", [a], base="flatten", axis=1)
+    return _finish(net, (1, cin) + tuple(hw), out, (1, int(np.prod(shape[1:]))))

@@ -80,16 +80,17 @@ class Emitter:
         self._bytes += STEP_BYTES * len(entries)
         return f"{prefix}_steps", len(entries)
 
-    def window(self, op: Op, cin: int) -> str:
-        """The window geometry (``ebnn_window``) of a convolution or pooling layer."""
+    def window(self, op: Op, cin: int, suffix: str = "_g") -> str:
+        """The window geometry (``ebnn_window``) of a convolution or pooling layer (``suffix``
+        names a second one of the layer: a fused epilogue's)."""
         a = op.attrs
         dst = self.graph.tensors[op.result]
         (h, w), (ho, wo) = a["in_hw"], a["out_hw"]
         fields = [h, w, cin, ho, wo, dst.channels, *a["kernel"], *a["stride"], a["pad"][0], a["pad"][1],
                   *a["dilation"]]
-        self.consts.append(f"static const ebnn_window {self.p}_g = {{{', '.join(map(str, fields))}}};")
+        self.consts.append(f"static const ebnn_window {self.p}{suffix} = {{{', '.join(map(str, fields))}}};")
         self._bytes += WINDOW_BYTES
-        return f"&{self.p}_g"
+        return f"&{self.p}{suffix}"
 
     def huffman_table(self) -> str:
         """The model's shared Huffman table, emitted once (its bytes go to the first user)."""
@@ -126,7 +127,11 @@ class Emitter:
 
     def epilogue_args(self, op: Op) -> str:
         """The arguments a fused kernel takes for op's epilogues (after its own), each after ", "."""
-        return "".join(f", {arg}" for e in op.epilogues for arg in OPS[e.kind].epilogue_args(self, e))
+        return self.epilogue_args_of(op.epilogues)
+
+    def epilogue_args_of(self, epilogues: list[Op]) -> str:
+        """The arguments of these epilogues, each after ", "."""
+        return "".join(f", {arg}" for e in epilogues for arg in OPS[e.kind].epilogue_args(self, e))
 
     # -- layers -------------------------------------------------------------------------------
     def layer(self, index: int, op: Op) -> None:

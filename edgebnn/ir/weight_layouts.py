@@ -96,16 +96,17 @@ def conv_t_list(graph, op) -> int:
     return window + 16 + 4 * column
 
 
-def transpose_conv(rows: np.ndarray, kh: int, kw: int, wc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def transpose_conv(rows: np.ndarray, kh: int, kw: int, wc: int,
+                   paired: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Conv rows (n, kh * kw * wc words, taps row-major) -> (blocks of the kw * kh taps
-    column-major, each 32 * wc bits then a 0 word; per-output 1-bit counts; per tap
-    (column-major) and output 1-bit counts, uint16)."""
+    column-major, each 32 * wc bits then a 0 word, lanes paired (``_pair_lanes``) or in channel
+    order; per-output 1-bit counts; per tap (column-major) and output 1-bit counts, uint16)."""
     n = len(rows)
     bits = _bits(rows).reshape(n, kh, kw, 32 * wc).transpose(0, 2, 1, 3)
     per_tap = bits.sum(axis=3).reshape(n, kw * kh)
     cols = np.zeros((n, kw, kh, 32 * wc + 1), np.uint64)
     cols[..., :-1] = bits
-    words = _lane_blocks(_pair_lanes(cols.reshape(n, -1)))
+    words = _lane_blocks(_pair_lanes(cols.reshape(n, -1)) if paired else cols.reshape(n, -1))
     return words.reshape(-1), per_tap.sum(axis=1).astype(np.int32), per_tap.T.astype(np.uint16).copy()
 
 
@@ -118,3 +119,33 @@ def _pair_lanes(rows: np.ndarray) -> np.ndarray:
     padded = np.zeros((nb * 32,) + rows.shape[1:], rows.dtype)
     padded[:n] = rows
     return padded.reshape(nb, 16, 2, -1).transpose(0, 2, 1, 3).reshape(nb * 32, -1)
+
+
+POOL_LANE = 1 << 15  # ebnn_bconv_pool_t: bit 15 of a 16-bit lane is the decision d >= thr
+POOL_MAX_WINDOW = 8  # pooling windows the fused kernel takes per axis (its covering lists)
+POOL_SCRATCH_WORDS = 3 * CONV_T_RING + 48  # EBNN_POOL_SCRATCH_WORDS: the band's and the lanes' words
+
+
+def _halves(v: np.ndarray) -> np.ndarray:
+    """Values per channel (..., n) -> (..., blocks, 16) uint32: channel 32 b + q in the low half of
+    word q of block b, 32 b + 16 + q in its high half (0 past n)."""
+    n = v.shape[-1]
+    nb = (n + 31) // 32
+    padded = np.zeros(v.shape[:-1] + (32 * nb,), np.int64)
+    padded[..., :n] = v
+    blocks = padded.reshape(v.shape[:-1] + (nb, 2, 16))
+    return (blocks[..., 0, :] | (blocks[..., 1, :] << 16)).astype(np.uint32)
+
+
+def pool_constants(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.ndarray,
+                   k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(e, tt, xw) of ebnn_bconv_pool_t from the per-output 1-bit counts, the per-tap counts
+    (taps, n), the per-channel thresholds ``bit = (d < thr) ^ neg`` and the fan-in k: with
+    thr in -k..k+1 (passes.ranges) every lane stays in 0..2^16."""
+    n = len(tw)
+    e = POOL_LANE - 2 * np.asarray(tw, np.int64) - np.asarray(thr, np.int64) - k
+    assert np.all(e >= 0) and np.all(e + 4 * k + 2 * k < 2 * POOL_LANE), "lanes out of range"
+    keep = np.zeros(32 * ((n + 31) // 32), bool)
+    keep[:n] = ~np.asarray(neg, bool)
+    xw = np.packbits(keep.reshape(-1, 32), axis=1, bitorder="little").view("<u4").reshape(-1)
+    return _halves(e).reshape(-1), _halves(2 * np.asarray(ttap, np.int64)).reshape(-1), xw.astype(np.uint32)

@@ -14,14 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op
-
-
-def per_channel(thr: np.ndarray, neg: np.ndarray, channels: int):
-    """(thr (C,), neg (C,)) when every pixel shares its channel's threshold, else None."""
-    t, n = np.asarray(thr).reshape(-1, channels), np.asarray(neg).reshape(-1, channels)
-    if not (np.all(t == t[:1]) and np.all(n == n[:1])):
-        return None
-    return t[0], n[0]
+from ..ir.ops.threshold import per_channel
 
 
 def run(graph: Graph) -> Graph:

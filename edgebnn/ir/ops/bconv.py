@@ -3,7 +3,9 @@ int8 (M, C, kh, kw), packed by ``passes.packing`` to uint32 (M, kh, kw, words(C)
 input; a sparse layer also has a connection ``mask`` and a stored form (``format``).
 ``pad_mode``: 0 pads with zeros (padded taps add nothing), 1 with +1, -1 with -1.
 
-Kernels, best first: the transposed kernel (unit horizontal stride, windows of at most 1024
+Kernels, best first: the pooled kernel (the transposed one with a per-channel threshold and
+optionally a max-pool on its bits as epilogues: it writes the pooled bits, no accumulator map
+exists), the transposed kernel (unit horizontal stride, windows of at most 1024
 bits; it keeps a list of the window's set bits in arena scratch), the grouped kernel for
 windows of 9 to 96 words, the sparse kernels and the portable kernel.  The optimised kernels
 take a ``threshold`` epilogue (passes/fusion.py)."""
@@ -12,17 +14,21 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bits
-from ..weight_layouts import conv_t_list, fits, group_rows, pair_counts, transpose_conv
+from ..weight_layouts import (POOL_MAX_WINDOW, POOL_SCRATCH_WORDS, conv_t_list, fits, group_rows, pair_counts,
+                              pool_constants, transpose_conv)
 from .base import PORTABLE, Kernel
 from .bdense import THRESHOLD, dots
 from .binary import SPARSE_FORMATS, BinaryLayer, mask_work, weight_rows
+from .threshold import per_channel
 from .window import WindowOp, taps, valid_taps
+
+POOLED = Kernel("pooled", True, ("threshold", "maxpool"), plain=False)
 
 
 class BConv(BinaryLayer, WindowOp):
     kind = "bconv"
     source, opt_source = "ebnn_conv.c", "ebnn_opt_conv.c"
-    kernels = (Kernel("transposed", True, THRESHOLD), Kernel("grouped", True, THRESHOLD),
+    kernels = (POOLED, Kernel("transposed", True, THRESHOLD), Kernel("grouped", True, THRESHOLD),
                *(Kernel(f) for f in SPARSE_FORMATS), Kernel(PORTABLE))
 
     def infer(self, graph, inputs, attrs):
@@ -65,12 +71,21 @@ class BConv(BinaryLayer, WindowOp):
         fmt = op.attrs["format"]
         if kernel.name in SPARSE_FORMATS or fmt != "bits":
             return kernel.name == fmt
-        if kernel.name == "transposed":
+        if kernel.name in ("transposed", "pooled"):
             return conv_t_list(graph, op) > 0
         return fits(weight_rows(graph, op).shape[1]) if kernel.name == "grouped" else True
 
+    def _runs(self, graph, op, kernel, epilogues, optimized):
+        if kernel is POOLED and not _poolable(graph, op, epilogues):
+            return False
+        return super()._runs(graph, op, kernel, epilogues, optimized)
+
     def scratch_bytes(self, graph, op):
-        return 4 * conv_t_list(graph, op) if op.attrs["c_kernel"] == "transposed" else 0
+        extra = {"transposed": 0, "pooled": POOL_SCRATCH_WORDS}.get(op.attrs["c_kernel"])
+        return 0 if extra is None else 4 * (conv_t_list(graph, op) + extra)
+
+    def sources(self, graph, op):
+        return super().sources(graph, op) + (("ebnn_opt_conv_pool.c",) if op.attrs["c_kernel"] == "pooled" else ())
 
     def c_call(self, em, op):
         a, kernel = op.attrs, op.attrs["c_kernel"]
@@ -84,6 +99,8 @@ class BConv(BinaryLayer, WindowOp):
             return (f"ebnn_bconv_huff({src}, {table}, {code}, {signs}, {dst}, {self.window(em, op)}, {pad}, "
                     f"{em.dst(op, 1)})")
         raw, thr = weight_rows(em.graph, op), "thr_" if op.epilogues else ""
+        if kernel == "pooled":
+            return self._pooled(em, op, raw)
         if kernel == "transposed":
             return self._transposed(em, op, raw, f"ebnn_bconv_{thr}t")
         w = em.const(em.p + "_w", "uint32_t", group_rows(raw) if kernel == "grouped" else raw)
@@ -105,6 +122,25 @@ class BConv(BinaryLayer, WindowOp):
         return (f"{function}({em.src(op)}, {w}, {t}, {tt}, {em.dst(op)}, {geom}, {a['pad_mode']}"
                 f"{em.epilogue_args(op)}, {em.scratch(op)})")
 
+    def _pooled(self, em, op, raw) -> str:
+        """ebnn_bconv_pool_t: the transposed kernel's weights in channel order, the threshold
+        folded into per-lane offsets, the pool's geometry and OR mask (or none)."""
+        a, g = op.attrs, em.graph
+        (kh, kw), cin = a["kernel"], g.tensors[op.inputs[0]].channels
+        wt, tw, ttap = transpose_conv(raw, kh, kw, raw.shape[1] // (kh * kw), paired=False)
+        thr_op = op.epilogues[0]
+        thr, neg = per_channel(thr_op.attrs["thr"], thr_op.attrs["neg"], len(tw))
+        e, tt, xw = pool_constants(tw, ttap, thr, neg, kh * kw * cin)
+        w = em.const(em.p + "_wt", "uint32_t", wt)
+        e = em.const(em.p + "_e", "uint32_t", e)
+        zero_pad = a["pad_mode"] == 0 and any(a["pad"])
+        tt = em.const(em.p + "_tt", "uint32_t", tt) if zero_pad else "0"
+        xw = em.const(em.p + "_x", "uint32_t", xw)
+        geom = self.window(em, op)
+        pool = em.epilogue_args_of(op.epilogues[1:]) if len(op.epilogues) > 1 else ", 0, 0"
+        return (f"ebnn_bconv_pool_t({em.src(op)}, {w}, {e}, {tt}, {em.dst(op)}, {geom}, {a['pad_mode']}, {xw}"
+                f"{pool}, {em.scratch(op)})")
+
     def cost_features(self, graph, op):
         out, inp = graph.tensors[op.result], graph.tensors[op.inputs[0]]
         p, m_out = out.rows, out.channels
@@ -121,3 +157,14 @@ class BConv(BinaryLayer, WindowOp):
             live = int(np.count_nonzero(m.reshape(m_out, -1).any(axis=1)))
             return [1, p * m_out, p * live, p * live * kh * kw * words, p * nz * share, conn + m.size, slow]
         return [1, p, p * m_out, p * m_out * kh, p * m_out * kh * kw, n_taps * m_out * words]
+
+
+def _poolable(graph, op, epilogues) -> bool:
+    """The pooled kernel computes these epilogues: a threshold per channel, then optionally a
+    max-pool of its bits with windows of at most POOL_MAX_WINDOW taps per axis."""
+    if [e.kind for e in epilogues] not in (["threshold"], ["threshold", "maxpool"]):
+        return False
+    t = epilogues[0]
+    if "thr" not in t.attrs or per_channel(t.attrs["thr"], t.attrs["neg"], graph.tensors[t.inputs[0]].channels) is None:
+        return False
+    return len(epilogues) == 1 or max(epilogues[1].attrs["kernel"]) <= POOL_MAX_WINDOW

@@ -64,7 +64,7 @@ class MaxPool(WindowOp):
         return em.const(em.p + "_or", "uint32_t", pack(mask))
 
     def epilogue_args(self, em, op):
-        return self.window(em, op), self.or_mask(em, op)
+        return self.window(em, op, "_pool"), self.or_mask(em, op)
 
     def cost_group(self, graph, op):
         return f"maxpool:{graph.tensors[op.inputs[0]].dtype}"

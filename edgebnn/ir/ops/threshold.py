@@ -12,6 +12,14 @@ from ..bits import pack, pack_rows
 from .base import OpKind, same_shape
 
 
+def per_channel(thr: np.ndarray, neg: np.ndarray, channels: int):
+    """(thr (C,), neg (C,)) when every pixel shares its channel's threshold, else None."""
+    t, n = np.asarray(thr).reshape(-1, channels), np.asarray(neg).reshape(-1, channels)
+    if not (np.all(t == t[:1]) and np.all(n == n[:1])):
+        return None
+    return t[0], n[0]
+
+
 class Threshold(OpKind):
     kind = "threshold"
     source = "ebnn_activation.c"

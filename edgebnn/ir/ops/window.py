@@ -45,5 +45,5 @@ class WindowOp(OpKind):
         """Input channels the window reads (a float convolution reads through strides)."""
         return graph.tensors[op.inputs[0]].channels
 
-    def window(self, em, op: Op) -> str:
-        return em.window(op, self.in_channels(em.graph, op))
+    def window(self, em, op: Op, suffix: str = "_g") -> str:
+        return em.window(op, self.in_channels(em.graph, op), suffix)

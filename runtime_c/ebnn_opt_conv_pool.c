@@ -1,0 +1,193 @@
+/* Transposed binary convolution that writes thresholded, optionally max-pooled bits (see
+ * ebnn_opt.h): no accumulator map exists.  Per output pixel and block of 32 channels the
+ * vertical sums s (ebnn_opt_vsum32) give, per 16-bit lane, v = 4 S + e + bb with every term
+ * non-negative and v = 2^15 + d - thr < 2^16, so no carry crosses a lane and bit 15 of each
+ * lane is d >= thr: 16 words give the block's 32 decisions with 4 instructions per word.
+ * Pooling (a threshold per channel commutes with it) combines each pixel's bits into the
+ * pooled words whose windows cover it: AND (max) or OR (channels in or_mask). */
+#include "ebnn_opt.h"
+
+#define EBNN_POOL_RING_WORDS (3 * EBNN_OPT_CONV_T_RING)
+/* Helpers off the hot path stay out of line: inlined, their registers would spill in the
+ * kernel's frame, which is on the deepest stack chain (the vertical sums are called below it). */
+#if defined(__GNUC__)
+#define EBNN_POOL_COLD __attribute__((noinline))
+#else
+#define EBNN_POOL_COLD
+#endif
+
+/* The pooled outputs along one axis whose window covers conv output o (in at, at most 8). */
+static EBNN_POOL_COLD int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t dil, int32_t n, int32_t *at)
+{
+    int32_t i, m = 0;
+    for (i = 0; i < k; i++) {
+        const int32_t t = o + pad - i * dil;
+        if (t >= 0 && t % stride == 0 && t / stride < n) {
+            at[m++] = t / stride;
+        }
+    }
+    return m;
+}
+
+/* Bit q of the result: d >= thr for channel q of the block (the low halves of s[q] are
+ * channels 0..15, the high halves 16..31).  Each step moves the bits one down: a low
+ * half's bit enters at 15 and ends at q, a high half's enters at 31 and ends at 16 + q. */
+static inline uint32_t ebnn_ge_bits(const uint32_t *s, const uint32_t *e, uint32_t bb)
+{
+    uint32_t acc = 0u;
+    int32_t q;
+    for (q = 0; q < 16; q += 4) {
+        acc = (acc >> 1) | (((s[q] << 2) + e[q] + bb) & 0x80008000u);
+        acc = (acc >> 1) | (((s[q + 1] << 2) + e[q + 1] + bb) & 0x80008000u);
+        acc = (acc >> 1) | (((s[q + 2] << 2) + e[q + 2] + bb) & 0x80008000u);
+        acc = (acc >> 1) | (((s[q + 3] << 2) + e[q + 3] + bb) & 0x80008000u);
+    }
+    return acc;
+}
+
+/* The channel bits of block b (spare channels 0). */
+static uint32_t ebnn_block_mask(int32_t out_c, int32_t b)
+{
+    const int32_t left = out_c - 32 * b;
+    return left >= 32 ? 0xFFFFFFFFu : (1u << left) - 1u;
+}
+
+/* e plus the ONNX zero-padding corrections of the taps outside the image (tt: their weights
+ * are not mismatches), in ec. */
+static EBNN_POOL_COLD const uint32_t *ebnn_pool_corrected(const ebnn_band *bd, const ebnn_window *g, const uint32_t *e,
+                                           const uint32_t *tt, int32_t ow, int32_t b, int32_t blocks, uint32_t *ec)
+{
+    int32_t j, q;
+    for (q = 0; q < 16; q++) {
+        ec[q] = e[q];
+    }
+    for (j = 0; j < g->k_w; j++) {
+        uint32_t m = bd->missing[EBNN_RING(ow + j)];
+        int32_t i;
+        for (i = 0; m; i++, m >>= 1) {
+            if (m & 1u) {
+                const uint32_t *t = tt + ((j * g->k_h + i) * blocks + b) * 16;
+                for (q = 0; q < 16; q++) {
+                    ec[q] += t[q];
+                }
+            }
+        }
+    }
+    return ec;
+}
+
+/* What every pixel of one call reads (built once, so that the pixel loop spills little: the
+ * kernel's frame is on the deepest stack chain, above the vertical sums). */
+typedef struct {
+    const uint32_t *w, *e, *tt, *xw, *or_mask;
+    uint32_t *out, *s, *ec;
+    const ebnn_window *g, *p;
+    int32_t *at_h, *at_w;
+    int32_t owc, col, block;
+} ebnn_pool_job;
+
+/* Stores (no pool) or combines the bits of block b of a conv pixel into the pooled words whose
+ * windows cover it (rows at_h, columns at_w): AND, or OR in or_mask's channels. */
+static void ebnn_pool_put(const ebnn_pool_job *c, int32_t b, uint32_t bits, int32_t nh, int32_t nw)
+{
+    const uint32_t m = c->p ? c->or_mask[b] : 0u;
+    int32_t i, j;
+    if (!c->p) {
+        c->out[(c->at_h[0] * c->g->out_w + c->at_w[0]) * c->owc + b] = bits;
+        return;
+    }
+    for (i = 0; i < nh; i++) {
+        for (j = 0; j < nw; j++) {
+            uint32_t *o = c->out + (c->at_h[i] * c->p->out_w + c->at_w[j]) * c->owc + b;
+            *o = (*o & (bits | m)) | (bits & m);
+        }
+    }
+}
+
+/* Every block of one conv pixel: its n listed entries summed, thresholded, stored or pooled. */
+static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, int32_t ow, int32_t n,
+                                   uint32_t bb, uint32_t miss, int32_t nh, int32_t nw)
+{
+    const uint32_t *list = bd->list + bd->start[EBNN_RING(ow)];
+    const uint32_t *wb = (const uint32_t *)((uintptr_t)c->w - (uintptr_t)(ow * c->col) * 4u);
+    int32_t b;
+    for (b = 0; b < c->owc; b++, wb += c->block) {
+        const uint32_t *eb = c->e + 16 * b;
+        ebnn_opt_vsum32(list, n, wb, c->s);
+        if (miss) {
+            eb = ebnn_pool_corrected(bd, c->g, eb, c->tt, ow, b, c->owc, c->ec);
+        }
+        ebnn_pool_put(c, b, ebnn_ge_bits(c->s, eb, bb) ^ c->xw[b], nh, nw);
+    }
+}
+
+void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, uint32_t *out,
+                       const ebnn_window *g, int32_t pad_mode, const uint32_t *xw, const ebnn_window *p,
+                       const uint32_t *or_mask, uint32_t *scratch, int32_t cap)
+{
+    ebnn_band bd;
+    ebnn_pool_job c;
+    const int32_t wc = EBNN_WORDS(g->in_c), k = g->k_h * g->k_w * g->in_c;
+    int32_t oh, ow, b;
+    c.w = w;
+    c.e = e;
+    c.tt = tt;
+    c.xw = xw;
+    c.or_mask = or_mask;
+    c.out = out;
+    c.g = g;
+    c.p = p;
+    c.s = scratch + EBNN_POOL_RING_WORDS; /* in scratch, not on the stack: the lane sums, */
+    c.ec = c.s + 16;                       /* the corrected offsets, the covering lists */
+    c.at_h = (int32_t *)(c.ec + 16);
+    c.at_w = c.at_h + 8;
+    c.owc = EBNN_WORDS(g->out_c);
+    c.col = g->k_h * (32 * wc + 1);
+    c.block = g->k_w * c.col;
+    bd.start = (int32_t *)scratch;
+    bd.ones = bd.start + EBNN_OPT_CONV_T_RING;
+    bd.missing = scratch + 2 * EBNN_OPT_CONV_T_RING;
+    bd.list = scratch + EBNN_POOL_SCRATCH_WORDS;
+    bd.cap = cap - EBNN_POOL_SCRATCH_WORDS;
+    if (p) { /* each pooled word starts as the identity of its channels' AND or OR */
+        const int32_t n = p->out_h * p->out_w;
+        int32_t i;
+        for (i = 0; i < n; i++) {
+            for (b = 0; b < c.owc; b++) {
+                out[i * c.owc + b] = ~or_mask[b] & ebnn_block_mask(g->out_c, b);
+            }
+        }
+    }
+    for (oh = 0; oh < g->out_h; oh++) {
+        const int32_t nh = p ? ebnn_covers(oh, p->k_h, p->stride_h, p->pad_top, p->dil_h, p->out_h, c.at_h) : 1;
+        int32_t next = 0;
+        if (nh == 0) {
+            continue; /* a row no pooling window reads */
+        }
+        c.at_h[0] = p ? c.at_h[0] : oh;
+        bd.end = 0;
+        for (ow = 0; ow < g->out_w; ow++) {
+            const int32_t nw = p ? ebnn_covers(ow, p->k_w, p->stride_w, p->pad_left, p->dil_w, p->out_w, c.at_w) : 1;
+            int32_t j, n, a1 = 0, valid = g->k_h * g->k_w;
+            uint32_t miss = 0u, *end;
+            for (; next < ow + g->k_w; next++) {
+                ebnn_band_column(&bd, in, g, pad_mode, oh, next);
+            }
+            if (nw == 0) {
+                continue; /* a column no pooling window reads */
+            }
+            c.at_w[0] = p ? c.at_w[0] : ow;
+            for (j = 0; j < g->k_w; j++) {
+                const int32_t r = EBNN_RING(ow + j);
+                a1 += bd.ones[r];
+                miss |= bd.missing[r];
+                valid -= ebnn_opt_popcount(bd.missing[r]);
+            }
+            n = bd.end - bd.start[EBNN_RING(ow)];
+            for (end = bd.list + bd.end; n & 15; n++) { /* whole 16s: the window's first 0 word */
+                *end++ = (uint32_t)(ow * c.col + 32 * wc);
+            }
+            ebnn_pool_pixel(&c, &bd, ow, n, (uint32_t)(valid * g->in_c - 2 * a1 + k) * 0x10001u, miss, nh, nw);
+        }
+    }
+}
