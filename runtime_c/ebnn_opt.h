@@ -258,8 +258,8 @@ void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp
  * the block's channels.  tt (pad_mode 0 with padding, else unused): per tap (column-major),
  * block and word, 2 x the tap's 1 weight bits of the same two channels.  scratch: cap words,
  * EBNN_POOL_SCRATCH_WORDS of bookkeeping (the band's, lane sums), then the list (as
- * ebnn_bconv_t's).  Pooling windows of at most 8 taps per axis. */
-#define EBNN_POOL_SCRATCH_WORDS (3 * EBNN_OPT_CONV_T_RING + 48)
+ * ebnn_bconv_t's).  Pools of dilation 1. */
+#define EBNN_POOL_SCRATCH_WORDS (3 * EBNN_OPT_CONV_T_RING + 32)
 void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, uint32_t *out,
                        const ebnn_window *g, int32_t pad_mode, const uint32_t *xw, const ebnn_window *p,
                        const uint32_t *or_mask, uint32_t *scratch, int32_t cap);

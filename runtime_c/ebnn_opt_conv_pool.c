@@ -16,17 +16,15 @@
 #define EBNN_POOL_COLD
 #endif
 
-/* The pooled outputs along one axis whose window covers conv output o (in at, at most 8). */
-static EBNN_POOL_COLD int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t dil, int32_t n, int32_t *at)
+/* The pooled outputs along one axis whose window (k taps, dilation 1) covers conv output o:
+ * the range first .. first + count - 1 (count 0: none); returns count. */
+static inline int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t n, int32_t *first)
 {
-    int32_t i, m = 0;
-    for (i = 0; i < k; i++) {
-        const int32_t t = o + pad - i * dil;
-        if (t >= 0 && t % stride == 0 && t / stride < n) {
-            at[m++] = t / stride;
-        }
-    }
-    return m;
+    const int32_t hi_t = o + pad, lo_t = hi_t - k + 1; /* window starts lo_t .. hi_t */
+    int32_t lo = lo_t <= 0 ? 0 : (lo_t + stride - 1) / stride, hi = hi_t / stride;
+    hi = hi < n - 1 ? hi : n - 1;
+    *first = lo;
+    return hi >= lo ? hi - lo + 1 : 0;
 }
 
 /* Bit q of the result: d >= thr for channel q of the block (the low halves of s[q] are
@@ -82,31 +80,32 @@ typedef struct {
     const uint32_t *w, *e, *tt, *xw, *or_mask;
     uint32_t *out, *s, *ec;
     const ebnn_window *g, *p;
-    int32_t *at_h, *at_w;
-    int32_t owc, col, block;
+    int32_t owc, col, block, row_words;
 } ebnn_pool_job;
 
-/* Stores (no pool) or combines the bits of block b of a conv pixel into the pooled words whose
- * windows cover it (rows at_h, columns at_w): AND, or OR in or_mask's channels. */
-static void ebnn_pool_put(const ebnn_pool_job *c, int32_t b, uint32_t bits, int32_t nh, int32_t nw)
+/* Stores (no pool) or combines the bits of block b of a conv pixel into the pooled words
+ * whose windows cover it (row_words apart vertically, owc horizontally; nh x nw of them from
+ * o): AND, or OR in or_mask's channels. */
+static inline void ebnn_pool_put(const ebnn_pool_job *c, uint32_t *o, int32_t b, uint32_t bits, int32_t nh, int32_t nw)
 {
     const uint32_t m = c->p ? c->or_mask[b] : 0u;
     int32_t i, j;
     if (!c->p) {
-        c->out[(c->at_h[0] * c->g->out_w + c->at_w[0]) * c->owc + b] = bits;
+        o[b] = bits;
         return;
     }
-    for (i = 0; i < nh; i++) {
+    for (i = 0; i < nh; i++, o += c->row_words) {
         for (j = 0; j < nw; j++) {
-            uint32_t *o = c->out + (c->at_h[i] * c->p->out_w + c->at_w[j]) * c->owc + b;
-            *o = (*o & (bits | m)) | (bits & m);
+            uint32_t *t = o + j * c->owc + b;
+            *t = (*t & (bits | m)) | (bits & m);
         }
     }
 }
 
-/* Every block of one conv pixel: its n listed entries summed, thresholded, stored or pooled. */
-static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, int32_t ow, int32_t n,
-                                   uint32_t bb, uint32_t miss, int32_t nh, int32_t nw)
+/* Every block of one conv pixel: its n listed entries summed, thresholded, stored or pooled
+ * into the words from o. */
+static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, int32_t ow, int32_t n, uint32_t bb,
+                                   uint32_t miss, uint32_t *o, int32_t nh, int32_t nw)
 {
     const uint32_t *list = bd->list + bd->start[EBNN_RING(ow)];
     const uint32_t *wb = (const uint32_t *)((uintptr_t)c->w - (uintptr_t)(ow * c->col) * 4u);
@@ -117,7 +116,7 @@ static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, 
         if (miss) {
             eb = ebnn_pool_corrected(bd, c->g, eb, c->tt, ow, b, c->owc, c->ec);
         }
-        ebnn_pool_put(c, b, ebnn_ge_bits(c->s, eb, bb) ^ c->xw[b], nh, nw);
+        ebnn_pool_put(c, o, b, ebnn_ge_bits(c->s, eb, bb) ^ c->xw[b], nh, nw);
     }
 }
 
@@ -137,13 +136,12 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
     c.out = out;
     c.g = g;
     c.p = p;
-    c.s = scratch + EBNN_POOL_RING_WORDS; /* in scratch, not on the stack: the lane sums, */
-    c.ec = c.s + 16;                       /* the corrected offsets, the covering lists */
-    c.at_h = (int32_t *)(c.ec + 16);
-    c.at_w = c.at_h + 8;
+    c.s = scratch + EBNN_POOL_RING_WORDS; /* in scratch, not on the stack: the lane sums and */
+    c.ec = c.s + 16;                       /* the corrected offsets */
     c.owc = EBNN_WORDS(g->out_c);
     c.col = g->k_h * (32 * wc + 1);
     c.block = g->k_w * c.col;
+    c.row_words = (p ? p->out_w : g->out_w) * c.owc;
     bd.start = (int32_t *)scratch;
     bd.ones = bd.start + EBNN_OPT_CONV_T_RING;
     bd.missing = scratch + 2 * EBNN_OPT_CONV_T_RING;
@@ -159,16 +157,15 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
         }
     }
     for (oh = 0; oh < g->out_h; oh++) {
-        const int32_t nh = p ? ebnn_covers(oh, p->k_h, p->stride_h, p->pad_top, p->dil_h, p->out_h, c.at_h) : 1;
-        int32_t next = 0;
+        int32_t next = 0, ph = oh;
+        const int32_t nh = p ? ebnn_covers(oh, p->k_h, p->stride_h, p->pad_top, p->out_h, &ph) : 1;
         if (nh == 0) {
             continue; /* a row no pooling window reads */
         }
-        c.at_h[0] = p ? c.at_h[0] : oh;
         bd.end = 0;
         for (ow = 0; ow < g->out_w; ow++) {
-            const int32_t nw = p ? ebnn_covers(ow, p->k_w, p->stride_w, p->pad_left, p->dil_w, p->out_w, c.at_w) : 1;
-            int32_t j, n, a1 = 0, valid = g->k_h * g->k_w;
+            int32_t j, n, a1 = 0, valid = g->k_h * g->k_w, pw = ow;
+            const int32_t nw = p ? ebnn_covers(ow, p->k_w, p->stride_w, p->pad_left, p->out_w, &pw) : 1;
             uint32_t miss = 0u, *end;
             for (; next < ow + g->k_w; next++) {
                 ebnn_band_column(&bd, in, g, pad_mode, oh, next);
@@ -176,18 +173,20 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
             if (nw == 0) {
                 continue; /* a column no pooling window reads */
             }
-            c.at_w[0] = p ? c.at_w[0] : ow;
             for (j = 0; j < g->k_w; j++) {
                 const int32_t r = EBNN_RING(ow + j);
                 a1 += bd.ones[r];
                 miss |= bd.missing[r];
-                valid -= ebnn_opt_popcount(bd.missing[r]);
+            }
+            for (j = 0; miss && j < g->k_w; j++) {
+                valid -= ebnn_opt_popcount(bd.missing[EBNN_RING(ow + j)]);
             }
             n = bd.end - bd.start[EBNN_RING(ow)];
             for (end = bd.list + bd.end; n & 15; n++) { /* whole 16s: the window's first 0 word */
                 *end++ = (uint32_t)(ow * c.col + 32 * wc);
             }
-            ebnn_pool_pixel(&c, &bd, ow, n, (uint32_t)(valid * g->in_c - 2 * a1 + k) * 0x10001u, miss, nh, nw);
+            ebnn_pool_pixel(&c, &bd, ow, n, (uint32_t)(valid * g->in_c - 2 * a1 + k) * 0x10001u, miss,
+                            out + ph * c.row_words + pw * c.owc, nh, nw);
         }
     }
 }

@@ -61,7 +61,7 @@ def base_models() -> list[tuple[str, bytes]]:
     """(name, serialized ONNX) of the valid models every mutation starts from."""
     global _BASES
     if _BASES is None:
-        from cnn_builders import build_cnn
+        from cnn_builders import build_cnn, build_pool_cnn
         from onnx_builders import random_mlp, small_known_mlp
 
         bases = [(f"mlp_{p}", small_known_mlp(p, seed=i).model)
@@ -69,6 +69,9 @@ def base_models() -> list[tuple[str, bytes]]:
         bases += [(f"mlp_random_{s}", random_mlp(s, ("cast_ge", "bq_qonnx", "sign")[s % 3]).model) for s in range(3)]
         bases += [(f"cnn_{p}", build_cnn(np.random.RandomState(10 + i), p, nhwc=(i == 1), n_convs=1, hw=(7, 7)).model)
                   for i, p in enumerate(("sign", "larq", "multithreshold"))]
+        bases += [(f"cnn_pool_{o}", build_pool_cnn(np.random.RandomState(20 + i), o, cin=32, m=34, hw=(7, 7),
+                                                   pool=((2, 2, 0), (3, 2, 1))[i]).model)
+                  for i, o in enumerate(("pool_bn", "bn_pool"))]
         from test_activations import build as activation_model
 
         bases += [(f"act_{k}", activation_model(k, seed=i)) for i, k in enumerate(("PRelu", "Clip"))]

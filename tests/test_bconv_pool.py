@@ -4,6 +4,8 @@ conv -> BN -> sign -> max-pool compiled with and without fusion agree with onnxr
 bit, and no int32 map exists in the lowered graph or the arena."""
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -55,3 +57,31 @@ def test_pooled_bits_agree_with_onnxruntime(case, tmp_path):
                 assert conv.label == "bconv+threshold+maxpool" and conv.attrs["c_kernel"] == "pooled"
                 rows = [r for r in compiled.report["layers"] if r["op"] == "bconv"]
                 assert rows[0]["epilogues"] == ["threshold", "maxpool"]
+
+
+def test_pooled_kernel_under_emulation_is_bit_exact():
+    """Cortex-M4 (QEMU): the pooled kernel (Thumb-2 + DSP build) gives the host's outputs and
+    onnxruntime's; both pool orders and a padded, overlapping pool in one run each."""
+    for case in (0, 3):
+        order, cin, m, hw, stride, pad, explicit, pool = CASES[case]
+        built = build_pool_cnn(100 + case, order, cin, m, hw, stride, pad, explicit, pool)
+        x = _inputs(built, n=3, seed=1)
+        compiled = edgebnn.compile(built.model, target="cortex-m4")
+        assert "ebnn_bconv_pool_t(" in (compiled.out_dir / "model.c").read_text()
+        outputs, stats = compiled.emulate(x)
+        assert stats["identical"]
+        assert np.array_equal(outputs.reshape(len(x), -1), _ort(built, x).reshape(len(x), -1))
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m3"])
+def test_pooled_kernel_builds_warning_free(cpu, tmp_path):
+    """ARMv6-M (no DSP, no RBIT) and ARMv7-M without DSP build the pooled kernel's C."""
+    built = build_pool_cnn(103, *CASES[3][:7])
+    compiled = edgebnn.compile(built.model, target=cpu, out_dir=tmp_path / cpu)
+    sources = sorted(str(p) for p in compiled.out_dir.glob("*.c"))
+    assert any("ebnn_opt_conv_pool.c" in s for s in sources)
+    cmd = ["arm-none-eabi-gcc", f"-mcpu={cpu}", "-mthumb", "-mfloat-abi=soft", "-std=c99", "-O2",
+           "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{compiled.out_dir}", "-c"]
+    for src in sources:
+        done = subprocess.run(cmd + [src, "-o", str(tmp_path / "x.o")], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr

@@ -24,7 +24,7 @@ import onnxruntime as ort
 import pytest
 
 import edgebnn
-from cnn_builders import CNN_PATTERNS, build_cnn
+from cnn_builders import CNN_PATTERNS, build_cnn, build_pool_cnn
 from edgebnn.check import harness
 from edgebnn.ir.reference import Reference
 from onnx_builders import PATTERNS, build_mlp, for_onnxruntime
@@ -33,7 +33,7 @@ from sparse_builders import FORMS, build_sparse_cnn, build_sparse_mlp
 NETWORKS = int(os.environ.get("EDGEBNN_SANITIZE_NETWORKS", "200"))
 SEED = int(os.environ.get("EDGEBNN_SANITIZE_SEED", "909"))
 SUMMARY_LINES: list[str] = []
-KINDS = ("mlp", "mlp", "cnn", "cnn", "sparse_mlp", "sparse_cnn")
+KINDS = ("mlp", "mlp", "cnn", "cnn", "sparse_mlp", "sparse_cnn", "cnn_pool")
 
 
 def network(i: int):
@@ -50,6 +50,11 @@ def network(i: int):
         return kind, build_cnn(rng, pattern, nhwc=not xnor_k and rng.rand() < 0.3,
                                n_convs=int(rng.randint(1, 3)), hw=(int(rng.choice([5, 7, 9])), int(rng.choice([5, 6, 8]))),
                                xnor_k=xnor_k, gap=not xnor_k and rng.rand() < 0.2)
+    if kind == "cnn_pool":  # a binary conv whose kernel writes pooled bits (either pool order)
+        pool = [(2, 2, 0), (3, 2, 1), (3, 1, 0)][turn % 3]
+        return kind, build_pool_cnn(rng, ("pool_bn", "bn_pool")[turn % 2], cin=int(rng.randint(15, 70)),
+                                    m=int(rng.randint(2, 70)), hw=(int(rng.randint(4, 9)), int(rng.randint(4, 9))),
+                                    pad=int(rng.randint(0, 2)), explicit_pad=bool(rng.rand() < 0.3), pool=pool)
     gen = np.random.default_rng([SEED, i])
     form = FORMS[turn % len(FORMS)]
     density = float(gen.choice([0.0, 0.01, 0.05, 0.1, 0.3, 1.0]))

@@ -122,8 +122,7 @@ def _pair_lanes(rows: np.ndarray) -> np.ndarray:
 
 
 POOL_LANE = 1 << 15  # ebnn_bconv_pool_t: bit 15 of a 16-bit lane is the decision d >= thr
-POOL_MAX_WINDOW = 8  # pooling windows the fused kernel takes per axis (its covering lists)
-POOL_SCRATCH_WORDS = 3 * CONV_T_RING + 48  # EBNN_POOL_SCRATCH_WORDS: the band's and the lanes' words
+POOL_SCRATCH_WORDS = 3 * CONV_T_RING + 32  # EBNN_POOL_SCRATCH_WORDS: the band's and the lanes' words
 
 
 def _halves(v: np.ndarray) -> np.ndarray:

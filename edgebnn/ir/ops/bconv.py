@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bits
-from ..weight_layouts import (POOL_MAX_WINDOW, POOL_SCRATCH_WORDS, conv_t_list, fits, group_rows, pair_counts,
+from ..weight_layouts import (POOL_SCRATCH_WORDS, conv_t_list, fits, group_rows, pair_counts,
                               pool_constants, transpose_conv)
 from .base import PORTABLE, Kernel
 from .bdense import THRESHOLD, dots
@@ -161,10 +161,10 @@ class BConv(BinaryLayer, WindowOp):
 
 def _poolable(graph, op, epilogues) -> bool:
     """The pooled kernel computes these epilogues: a threshold per channel, then optionally a
-    max-pool of its bits with windows of at most POOL_MAX_WINDOW taps per axis."""
+    max-pool of its bits without dilation (each conv pixel is then in a range of windows)."""
     if [e.kind for e in epilogues] not in (["threshold"], ["threshold", "maxpool"]):
         return False
     t = epilogues[0]
     if "thr" not in t.attrs or per_channel(t.attrs["thr"], t.attrs["neg"], graph.tensors[t.inputs[0]].channels) is None:
         return False
-    return len(epilogues) == 1 or max(epilogues[1].attrs["kernel"]) <= POOL_MAX_WINDOW
+    return len(epilogues) == 1 or tuple(epilogues[1].attrs["dilation"]) == (1, 1)
