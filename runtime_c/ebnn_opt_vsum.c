@@ -118,7 +118,26 @@ static int32_t ebnn_opt_level2(const uint32_t *buf, int32_t m, uint32_t *p, int3
     }
     {
         uint32_t p4 = p[4], p5 = p[5], p6 = p[6], p7 = p[7];
-        for (i = 0; i < m; i++) { /* a short tail: each 16s word rippled through p4..p7 */
+        i = 0;
+        if (m >= 8) { /* 8 of them by Harley-Seal into p4..p6; the 128s rippled from p7 */
+            uint32_t ones = p4, twos = p5, fours = p6, twosA, twosB, foursA, foursB, c, t;
+#define EBNN_LOAD_BUF(j) buf[j]
+            EBNN_HS8(EBNN_LOAD_BUF, 0, c);
+#undef EBNN_LOAD_BUF
+            p4 = ones;
+            p5 = twos;
+            p6 = fours;
+            t = p7 & c;
+            p7 ^= c;
+            for (l = 8; t && l < 16; l++) {
+                c = p[l] & t;
+                p[l] ^= t;
+                t = c;
+            }
+            top = l > top ? l : top;
+            i = 8;
+        }
+        for (; i < m; i++) { /* a short tail: each 16s word rippled through p4..p7 */
             uint32_t c = buf[i], t;
             t = p4 & c;
             p4 ^= c;
@@ -171,10 +190,9 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
     {                                                                                                                  \
         uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u;                                                        \
         uint32_t p[16], buf[16];                                                                                       \
-        int32_t l, top = 8, chunks = n >> 4;                                                                           \
-        for (l = 4; l < 16; l++) {                                                                                     \
-            p[l] = 0u;                                                                                                 \
-        }                                                                                                              \
+        int32_t top = 8, chunks = n >> 4;                                                                              \
+        p[4] = p[5] = p[6] = p[7] = p[8] = p[9] = p[10] = p[11] = 0u; /* not a loop: GCC made it a memset call */ \
+        p[12] = p[13] = p[14] = p[15] = 0u;                                                                            \
         while (chunks > 0) {                                                                                           \
             const int32_t m = chunks < 16 ? chunks : 16;                                                               \
             int32_t i;                                                                                                 \
