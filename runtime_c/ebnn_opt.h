@@ -214,6 +214,10 @@ EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
 int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
 void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);
+/* ebnn_opt_vsum32 without the lanes: adds the sums to the bit-sliced counts p[0..15] (plane l
+ * of weight 2^l, lane q at bit q), which the caller initialises (the pooled conv starts them at
+ * its per-lane offsets and compares the planes with one number). */
+void ebnn_opt_vsum32_planes(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *p);
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
                    int32_t n);
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
@@ -251,17 +255,20 @@ void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp
 
 /* ebnn_bconv_t with its threshold (one per channel) and an optional max-pool fused
  * (ebnn_opt_conv_pool.c): out holds the pooled bits (p: the pool's geometry over the conv
- * output; or_mask: channels pooled by OR, the others by AND) or, with p null, the
- * thresholded bits.  w as ebnn_bconv_t but lane q of each block is channel 32 b + q.  Per
- * block 16 words e: channel 32 b + q in the low half of word q, 32 b + 16 + q in the high
- * half, each 2^15 - 2 T - thr - K (K = k_h k_w in_c; 0 for spare channels); xw[b]: ~neg of
- * the block's channels.  tt (pad_mode 0 with padding, else unused): per tap (column-major),
- * block and word, 2 x the tap's 1 weight bits of the same two channels.  scratch: cap words,
- * EBNN_POOL_SCRATCH_WORDS of bookkeeping (the band's, lane sums), then the list (as
- * ebnn_bconv_t's).  Pools of dilation 1. */
-#define EBNN_POOL_SCRATCH_WORDS (3 * EBNN_OPT_CONV_T_RING + 32)
-void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, uint32_t *out,
-                       const ebnn_window *g, int32_t pad_mode, const uint32_t *xw, const ebnn_window *p,
-                       const uint32_t *or_mask, uint32_t *scratch, int32_t cap);
+ * output, dilation 1; or_mask: channels pooled by OR, the others by AND) or, with p null, the
+ * thresholded bits.  w as ebnn_bconv_t but lane q of each block is channel 32 b + q.  With
+ * K = k_h k_w in_c, d >= thr is decided as S + f >= m - beta inside the image (base + K =
+ * 4 beta + rho): f holds per block and residue rho 12 bit planes of f_rho = m - ceil((2 T +
+ * thr + K - rho) / 4) (0 for spare channels), m their largest such ceiling.  At the border
+ * (pad_mode 0): per block 16 words e, channel 32 b + q in the low half of word q, 32 b + 16 +
+ * q in the high half, each 2^15 - 2 T - thr - K (0 for spare channels), and tt per tap
+ * (column-major), block and word, 2 x the tap's 1 weight bits of the same two channels
+ * (unused without zero padding).  xw[b]: ~neg of the block's channels.  scratch: cap words,
+ * EBNN_POOL_SCRATCH_WORDS of bookkeeping (the band's, lanes, planes), then the list (as
+ * ebnn_bconv_t's). */
+#define EBNN_POOL_SCRATCH_WORDS (3 * EBNN_OPT_CONV_T_RING + 48)
+void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, const uint32_t *f,
+                       int32_t m, uint32_t *out, const ebnn_window *g, int32_t pad_mode, const uint32_t *xw,
+                       const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap);
 
 #endif

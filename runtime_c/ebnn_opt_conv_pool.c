@@ -1,13 +1,17 @@
 /* Transposed binary convolution that writes thresholded, optionally max-pooled bits (see
- * ebnn_opt.h): no accumulator map exists.  Per output pixel and block of 32 channels the
- * vertical sums s (ebnn_opt_vsum32) give, per 16-bit lane, v = 4 S + e + bb with every term
- * non-negative and v = 2^15 + d - thr < 2^16, so no carry crosses a lane and bit 15 of each
- * lane is d >= thr: 16 words give the block's 32 decisions with 4 instructions per word.
- * Pooling (a threshold per channel commutes with it) combines each pixel's bits into the
- * pooled words whose windows cover it: AND (max) or OR (channels in or_mask). */
+ * ebnn_opt.h): no accumulator map exists.  d >= thr per channel is decided 32 channels at a
+ * time.  Inside the image the vertical sums stay bit-sliced: with base' = base + K = 4 beta +
+ * rho, d >= thr is S + f_rho >= m - beta, where the planes start at f_rho (the table of the
+ * residue rho) and one bit-sliced comparison with the number m - beta gives the 32 decisions.
+ * At the border (ONNX zero padding takes back the missing taps) the sums become 16-bit lanes
+ * v = 4 S + e + bb (+ the corrections), every term non-negative and v = 2^15 + d - thr < 2^16,
+ * so bit 15 of each lane is the decision.  Pooling (a threshold per channel commutes with it)
+ * combines each pixel's bits into the pooled words whose windows cover it: AND (max) or OR
+ * (channels in or_mask). */
 #include "ebnn_opt.h"
 
 #define EBNN_POOL_RING_WORDS (3 * EBNN_OPT_CONV_T_RING)
+#define EBNN_POOL_PLANES 12 /* counts S + f < 2^12 for windows of at most EBNN_OPT_T_MAX_BITS */
 /* Helpers off the hot path stay out of line: inlined, their registers would spill in the
  * kernel's frame, which is on the deepest stack chain (the vertical sums are called below it). */
 #if defined(__GNUC__)
@@ -41,6 +45,26 @@ static inline uint32_t ebnn_ge_bits(const uint32_t *s, const uint32_t *e, uint32
         acc = (acc >> 1) | (((s[q + 3] << 2) + e[q + 3] + bb) & 0x80008000u);
     }
     return acc;
+}
+
+/* Bit q: the count of lane q in the planes p[0..EBNN_POOL_PLANES) is at least r (compared from
+ * the top plane down: gt, the lanes already above r; eq, those equal so far). */
+static inline uint32_t ebnn_planes_ge(const uint32_t *p, int32_t r)
+{
+    uint32_t gt = 0u, eq = 0xFFFFFFFFu;
+    int32_t l;
+    if (r <= 0) {
+        return 0xFFFFFFFFu;
+    }
+    for (l = EBNN_POOL_PLANES - 1; l >= 0; l--) {
+        if ((r >> l) & 1) {
+            eq &= p[l];
+        } else {
+            gt |= eq & p[l];
+            eq &= ~p[l];
+        }
+    }
+    return gt | eq;
 }
 
 /* The channel bits of block b (spare channels 0). */
@@ -77,10 +101,10 @@ static EBNN_POOL_COLD const uint32_t *ebnn_pool_corrected(const ebnn_band *bd, c
 /* What every pixel of one call reads (built once, so that the pixel loop spills little: the
  * kernel's frame is on the deepest stack chain, above the vertical sums). */
 typedef struct {
-    const uint32_t *w, *e, *tt, *xw, *or_mask;
-    uint32_t *out, *s, *ec;
+    const uint32_t *w, *e, *tt, *f, *xw, *or_mask;
+    uint32_t *out, *s, *ec, *pl;
     const ebnn_window *g, *p;
-    int32_t owc, col, block, row_words;
+    int32_t owc, col, block, row_words, m;
 } ebnn_pool_job;
 
 /* Stores (no pool) or combines the bits of block b of a conv pixel into the pooled words
@@ -104,25 +128,34 @@ static inline void ebnn_pool_put(const ebnn_pool_job *c, uint32_t *o, int32_t b,
 
 /* Every block of one conv pixel: its n listed entries summed, thresholded, stored or pooled
  * into the words from o. */
-static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, int32_t ow, int32_t n, uint32_t bb,
+static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, int32_t ow, int32_t n, int32_t base1,
                                    uint32_t miss, uint32_t *o, int32_t nh, int32_t nw)
 {
     const uint32_t *list = bd->list + bd->start[EBNN_RING(ow)];
     const uint32_t *wb = (const uint32_t *)((uintptr_t)c->w - (uintptr_t)(ow * c->col) * 4u);
-    int32_t b;
-    for (b = 0; b < c->owc; b++, wb += c->block) {
-        const uint32_t *eb = c->e + 16 * b;
-        ebnn_opt_vsum32(list, n, wb, c->s);
+    const uint32_t *f = c->f + (base1 & 3) * EBNN_POOL_PLANES;
+    const int32_t r = c->m - (base1 >> 2);
+    int32_t b, l;
+    for (b = 0; b < c->owc; b++, wb += c->block, f += 4 * EBNN_POOL_PLANES) {
+        uint32_t ge;
         if (miss) {
-            eb = ebnn_pool_corrected(bd, c->g, eb, c->tt, ow, b, c->owc, c->ec);
+            ebnn_opt_vsum32(list, n, wb, c->s);
+            ge = ebnn_ge_bits(c->s, ebnn_pool_corrected(bd, c->g, c->e + 16 * b, c->tt, ow, b, c->owc, c->ec),
+                              (uint32_t)base1 * 0x10001u);
+        } else {
+            for (l = 0; l < EBNN_POOL_PLANES; l++) {
+                c->pl[l] = f[l];
+            }
+            ebnn_opt_vsum32_planes(list, n, wb, c->pl);
+            ge = ebnn_planes_ge(c->pl, r) & ebnn_block_mask(c->g->out_c, b);
         }
-        ebnn_pool_put(c, o, b, ebnn_ge_bits(c->s, eb, bb) ^ c->xw[b], nh, nw);
+        ebnn_pool_put(c, o, b, ge ^ c->xw[b], nh, nw);
     }
 }
 
-void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, uint32_t *out,
-                       const ebnn_window *g, int32_t pad_mode, const uint32_t *xw, const ebnn_window *p,
-                       const uint32_t *or_mask, uint32_t *scratch, int32_t cap)
+void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, const uint32_t *f,
+                       int32_t m, uint32_t *out, const ebnn_window *g, int32_t pad_mode, const uint32_t *xw,
+                       const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap)
 {
     ebnn_band bd;
     ebnn_pool_job c;
@@ -136,8 +169,14 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
     c.out = out;
     c.g = g;
     c.p = p;
-    c.s = scratch + EBNN_POOL_RING_WORDS; /* in scratch, not on the stack: the lane sums and */
-    c.ec = c.s + 16;                       /* the corrected offsets */
+    c.f = f;
+    c.m = m;
+    c.s = scratch + EBNN_POOL_RING_WORDS; /* in scratch, not on the stack: the lane sums, */
+    c.ec = c.s + 16;                       /* the corrected offsets and the planes (their */
+    c.pl = c.ec + 16;                      /* top 4 stay 0: counts < 2^EBNN_POOL_PLANES) */
+    for (b = EBNN_POOL_PLANES; b < 16; b++) {
+        c.pl[b] = 0u;
+    }
     c.owc = EBNN_WORDS(g->out_c);
     c.col = g->k_h * (32 * wc + 1);
     c.block = g->k_w * c.col;
@@ -185,7 +224,7 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
             for (end = bd.list + bd.end; n & 15; n++) { /* whole 16s: the window's first 0 word */
                 *end++ = (uint32_t)(ow * c.col + 32 * wc);
             }
-            ebnn_pool_pixel(&c, &bd, ow, n, (uint32_t)(valid * g->in_c - 2 * a1 + k) * 0x10001u, miss,
+            ebnn_pool_pixel(&c, &bd, ow, n, valid * g->in_c - 2 * a1 + k, miss,
                             out + ph * c.row_words + pw * c.owc, nh, nw);
         }
     }

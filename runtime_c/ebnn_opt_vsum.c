@@ -208,6 +208,28 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
         p[3] = eights;                                                                                                 \
         ebnn_opt_counts(p, top, s);                                                                                    \
     }
+/* The same sums left bit-sliced: p[0..15] (the caller's, weights 1..2^15) start from the
+ * caller's values and end with the listed words added; no lanes are formed. */
+#define EBNN_OPT_VSUM_PLANES(NAME, T, CHUNK)                                                                           \
+    EBNN_OPT_NO_SCHED void NAME(const T *list, int32_t n, const uint32_t *w, uint32_t *p)                              \
+    {                                                                                                                  \
+        uint32_t ones = p[0], twos = p[1], fours = p[2], eights = p[3];                                                \
+        uint32_t buf[16];                                                                                              \
+        int32_t chunks = n >> 4;                                                                                       \
+        while (chunks > 0) {                                                                                           \
+            const int32_t m = chunks < 16 ? chunks : 16;                                                               \
+            int32_t i;                                                                                                 \
+            chunks -= m;                                                                                               \
+            for (i = 0; i < m; i++) {                                                                                  \
+                CHUNK(buf[i]);                                                                                         \
+            }                                                                                                          \
+            (void)ebnn_opt_level2(buf, m, p, 16);                                                                      \
+        }                                                                                                              \
+        p[0] = ones;                                                                                                   \
+        p[1] = twos;                                                                                                   \
+        p[2] = fours;                                                                                                  \
+        p[3] = eights;                                                                                                 \
+    }
 /* A chunk in C: the next 16 entries of the list into the planes, the 16s into x. */
 #define EBNN_LOAD_W(i) w[list[i]]
 #define EBNN_CHUNK_C(x)                                                                                                \
@@ -256,6 +278,8 @@ EBNN_OPT_VSUM(ebnn_opt_vsum, uint16_t, EBNN_CHUNK_C)
         x = a;                                                                                                         \
     } while (0)
 EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_ASM)
+EBNN_OPT_VSUM_PLANES(ebnn_opt_vsum32_planes, uint32_t, EBNN_CHUNK_ASM)
 #else
 EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_C)
+EBNN_OPT_VSUM_PLANES(ebnn_opt_vsum32_planes, uint32_t, EBNN_CHUNK_C)
 #endif

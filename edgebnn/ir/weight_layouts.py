@@ -122,7 +122,8 @@ def _pair_lanes(rows: np.ndarray) -> np.ndarray:
 
 
 POOL_LANE = 1 << 15  # ebnn_bconv_pool_t: bit 15 of a 16-bit lane is the decision d >= thr
-POOL_SCRATCH_WORDS = 3 * CONV_T_RING + 32  # EBNN_POOL_SCRATCH_WORDS: the band's and the lanes' words
+POOL_SCRATCH_WORDS = 3 * CONV_T_RING + 48  # EBNN_POOL_SCRATCH_WORDS: the band's, the lanes', the planes'
+POOL_PLANES = 12  # EBNN_POOL_PLANES: bit planes of the counts S + f (< 2^12 for windows <= T_MAX_BITS)
 
 
 def _halves(v: np.ndarray) -> np.ndarray:
@@ -148,3 +149,21 @@ def pool_constants(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.nd
     keep[:n] = ~np.asarray(neg, bool)
     xw = np.packbits(keep.reshape(-1, 32), axis=1, bitorder="little").view("<u4").reshape(-1)
     return _halves(e).reshape(-1), _halves(2 * np.asarray(ttap, np.int64)).reshape(-1), xw.astype(np.uint32)
+
+
+def pool_planes(tw: np.ndarray, thr: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    """(f, m) of ebnn_bconv_pool_t: d >= thr  <=>  S + f_rho >= m - beta for base + k = 4 beta + rho,
+    with f_rho = m - ceil((2 T + thr + k - rho) / 4) as POOL_PLANES bit planes per block and
+    residue (lane q of a plane word: channel 32 b + q; spare lanes 0)."""
+    g = 2 * np.asarray(tw, np.int64) + np.asarray(thr, np.int64) + k  # >= 0: thr >= -k
+    need = np.stack([-((rho - g) // 4) for rho in range(4)])  # ceil((g - rho) / 4), (4, n)
+    m = int(max(0, need.max()))
+    f = m - need
+    assert f.min() >= 0 and f.max() < (1 << POOL_PLANES) and m < (1 << POOL_PLANES)
+    n = f.shape[1]
+    nb = (n + 31) // 32
+    lanes = np.zeros((4, nb * 32), np.int64)
+    lanes[:, :n] = f
+    bits = (lanes.reshape(4, nb, 32)[..., None] >> np.arange(POOL_PLANES)) & 1  # (4, nb, 32, planes)
+    words = (bits.astype(np.uint64) << np.arange(32, dtype=np.uint64)[None, None, :, None]).sum(axis=2)
+    return words.transpose(1, 0, 2).astype(np.uint32).reshape(-1), m

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import bits
 from ..weight_layouts import (POOL_SCRATCH_WORDS, conv_t_list, fits, group_rows, pair_counts,
-                              pool_constants, transpose_conv)
+                              pool_constants, pool_planes, transpose_conv)
 from .base import PORTABLE, Kernel
 from .bdense import THRESHOLD, dots
 from .binary import SPARSE_FORMATS, BinaryLayer, mask_work, weight_rows
@@ -131,14 +131,16 @@ class BConv(BinaryLayer, WindowOp):
         thr_op = op.epilogues[0]
         thr, neg = per_channel(thr_op.attrs["thr"], thr_op.attrs["neg"], len(tw))
         e, tt, xw = pool_constants(tw, ttap, thr, neg, kh * kw * cin)
+        f, m = pool_planes(tw, thr, kh * kw * cin)
         w = em.const(em.p + "_wt", "uint32_t", wt)
-        e = em.const(em.p + "_e", "uint32_t", e)
         zero_pad = a["pad_mode"] == 0 and any(a["pad"])
+        e = em.const(em.p + "_e", "uint32_t", e) if zero_pad else "0"  # the border's lanes
         tt = em.const(em.p + "_tt", "uint32_t", tt) if zero_pad else "0"
+        f = em.const(em.p + "_f", "uint32_t", f)
         xw = em.const(em.p + "_x", "uint32_t", xw)
         geom = self.window(em, op)
         pool = em.epilogue_args_of(op.epilogues[1:]) if len(op.epilogues) > 1 else ", 0, 0"
-        return (f"ebnn_bconv_pool_t({em.src(op)}, {w}, {e}, {tt}, {em.dst(op)}, {geom}, {a['pad_mode']}, {xw}"
+        return (f"ebnn_bconv_pool_t({em.src(op)}, {w}, {e}, {tt}, {f}, {m}, {em.dst(op)}, {geom}, {a['pad_mode']}, {xw}"
                 f"{pool}, {em.scratch(op)})")
 
     def cost_features(self, graph, op):
