@@ -47,24 +47,17 @@ static inline uint32_t ebnn_ge_bits(const uint32_t *s, const uint32_t *e, uint32
     return acc;
 }
 
-/* Bit q: the count of lane q in the planes p[0..EBNN_POOL_PLANES) is at least r (compared from
- * the top plane down: gt, the lanes already above r; eq, those equal so far). */
-static inline uint32_t ebnn_planes_ge(const uint32_t *p, int32_t r)
+/* Bit q: the count of lane q in the planes p[0..EBNN_POOL_PLANES) is at least r, 0 < r <
+ * 2^EBNN_POOL_PLANES: the borrow of count - r, rippled from the lowest plane (a 1 bit of r
+ * borrows where the plane is 0 or a borrow comes in, a 0 bit where both). */
+static inline uint32_t ebnn_planes_ge(const uint32_t *p, uint32_t r)
 {
-    uint32_t gt = 0u, eq = 0xFFFFFFFFu;
+    uint32_t borrow = 0u;
     int32_t l;
-    if (r <= 0) {
-        return 0xFFFFFFFFu;
+    for (l = 0; l < EBNN_POOL_PLANES; l++, r >>= 1) {
+        borrow = (r & 1u) ? borrow | ~p[l] : borrow & ~p[l];
     }
-    for (l = EBNN_POOL_PLANES - 1; l >= 0; l--) {
-        if ((r >> l) & 1) {
-            eq &= p[l];
-        } else {
-            gt |= eq & p[l];
-            eq &= ~p[l];
-        }
-    }
-    return gt | eq;
+    return ~borrow;
 }
 
 /* The channel bits of block b (spare channels 0). */
@@ -112,10 +105,15 @@ typedef struct {
  * o): AND, or OR in or_mask's channels. */
 static inline void ebnn_pool_put(const ebnn_pool_job *c, uint32_t *o, int32_t b, uint32_t bits, int32_t nh, int32_t nw)
 {
-    const uint32_t m = c->p ? c->or_mask[b] : 0u;
+    uint32_t m;
     int32_t i, j;
     if (!c->p) {
         o[b] = bits;
+        return;
+    }
+    m = c->or_mask[b];
+    if (nh == 1 && nw == 1) { /* windows that do not overlap */
+        o[b] = (o[b] & (bits | m)) | (bits & m);
         return;
     }
     for (i = 0; i < nh; i++, o += c->row_words) {
@@ -147,7 +145,8 @@ static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, 
                 c->pl[l] = f[l];
             }
             ebnn_opt_vsum32_planes(list, n, wb, c->pl);
-            ge = ebnn_planes_ge(c->pl, r) & ebnn_block_mask(c->g->out_c, b);
+            ge = r <= 0 ? 0xFFFFFFFFu : ebnn_planes_ge(c->pl, (uint32_t)r);
+            ge &= ebnn_block_mask(c->g->out_c, b);
         }
         ebnn_pool_put(c, o, b, ge ^ c->xw[b], nh, nw);
     }
