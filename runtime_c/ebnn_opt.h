@@ -214,10 +214,10 @@ EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
 int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
 void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);
-/* ebnn_opt_vsum32 without the lanes: adds the sums to the bit-sliced counts p[0..15] (plane l
- * of weight 2^l, lane q at bit q), which the caller initialises (the pooled conv starts them at
- * its per-lane offsets and compares the planes with one number). */
-void ebnn_opt_vsum32_planes(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *p);
+/* ebnn_opt_vsum32 without the lanes: the bit-sliced counts p[0..15] (plane l of weight 2^l,
+ * lane q at bit q) of init (12 planes) plus the sums (the pooled conv starts them at its
+ * per-lane offsets and compares the planes with one number). */
+void ebnn_opt_vsum32_planes(const uint32_t *list, int32_t n, const uint32_t *w, const uint32_t *init, uint32_t *p);
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
                    int32_t n);
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,

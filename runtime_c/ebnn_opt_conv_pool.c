@@ -50,15 +50,25 @@ static inline uint32_t ebnn_ge_bits(const uint32_t *s, const uint32_t *e, uint32
 /* Bit q: the count of lane q in the planes p[0..EBNN_POOL_PLANES) is at least r, 0 < r <
  * 2^EBNN_POOL_PLANES: the borrow of count - r, rippled from the lowest plane (a 1 bit of r
  * borrows where the plane is 0 or a borrow comes in, a 0 bit where both). */
+#define EBNN_BORROW(l) borrow = (r & (1u << (l))) ? borrow | ~p[l] : borrow & ~p[l]
 static inline uint32_t ebnn_planes_ge(const uint32_t *p, uint32_t r)
 {
     uint32_t borrow = 0u;
-    int32_t l;
-    for (l = 0; l < EBNN_POOL_PLANES; l++, r >>= 1) {
-        borrow = (r & 1u) ? borrow | ~p[l] : borrow & ~p[l];
-    }
+    EBNN_BORROW(0);
+    EBNN_BORROW(1);
+    EBNN_BORROW(2);
+    EBNN_BORROW(3);
+    EBNN_BORROW(4);
+    EBNN_BORROW(5);
+    EBNN_BORROW(6);
+    EBNN_BORROW(7);
+    EBNN_BORROW(8);
+    EBNN_BORROW(9);
+    EBNN_BORROW(10);
+    EBNN_BORROW(11); /* EBNN_POOL_PLANES */
     return ~borrow;
 }
+#undef EBNN_BORROW
 
 /* The channel bits of block b (spare channels 0). */
 static uint32_t ebnn_block_mask(int32_t out_c, int32_t b)
@@ -133,7 +143,7 @@ static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, 
     const uint32_t *wb = (const uint32_t *)((uintptr_t)c->w - (uintptr_t)(ow * c->col) * 4u);
     const uint32_t *f = c->f + (base1 & 3) * EBNN_POOL_PLANES;
     const int32_t r = c->m - (base1 >> 2);
-    int32_t b, l;
+    int32_t b;
     for (b = 0; b < c->owc; b++, wb += c->block, f += 4 * EBNN_POOL_PLANES) {
         uint32_t ge;
         if (miss) {
@@ -141,10 +151,7 @@ static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, 
             ge = ebnn_ge_bits(c->s, ebnn_pool_corrected(bd, c->g, c->e + 16 * b, c->tt, ow, b, c->owc, c->ec),
                               (uint32_t)base1 * 0x10001u);
         } else {
-            for (l = 0; l < EBNN_POOL_PLANES; l++) {
-                c->pl[l] = f[l];
-            }
-            ebnn_opt_vsum32_planes(list, n, wb, c->pl);
+            ebnn_opt_vsum32_planes(list, n, wb, f, c->pl);
             ge = r <= 0 ? 0xFFFFFFFFu : ebnn_planes_ge(c->pl, (uint32_t)r);
             ge &= ebnn_block_mask(c->g->out_c, b);
         }
@@ -173,9 +180,6 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
     c.s = scratch + EBNN_POOL_RING_WORDS; /* in scratch, not on the stack: the lane sums, */
     c.ec = c.s + 16;                       /* the corrected offsets and the planes (their */
     c.pl = c.ec + 16;                      /* top 4 stay 0: counts < 2^EBNN_POOL_PLANES) */
-    for (b = EBNN_POOL_PLANES; b < 16; b++) {
-        c.pl[b] = 0u;
-    }
     c.owc = EBNN_WORDS(g->out_c);
     c.col = g->k_h * (32 * wc + 1);
     c.block = g->k_w * c.col;

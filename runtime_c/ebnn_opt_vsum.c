@@ -208,14 +208,17 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
         p[3] = eights;                                                                                                 \
         ebnn_opt_counts(p, top, s);                                                                                    \
     }
-/* The same sums left bit-sliced: p[0..15] (the caller's, weights 1..2^15) start from the
- * caller's values and end with the listed words added; no lanes are formed. */
+/* The same sums left bit-sliced: p[0..15] (the caller's, weights 1..2^15) start from init
+ * (12 planes, the 4 above them 0) and end with the listed words added; no lanes are formed. */
 #define EBNN_OPT_VSUM_PLANES(NAME, T, CHUNK)                                                                           \
-    EBNN_OPT_NO_SCHED void NAME(const T *list, int32_t n, const uint32_t *w, uint32_t *p)                              \
+    EBNN_OPT_NO_SCHED void NAME(const T *list, int32_t n, const uint32_t *w, const uint32_t *init, uint32_t *p)       \
     {                                                                                                                  \
-        uint32_t ones = p[0], twos = p[1], fours = p[2], eights = p[3];                                                \
+        uint32_t ones = init[0], twos = init[1], fours = init[2], eights = init[3];                                    \
         uint32_t buf[16];                                                                                              \
         int32_t chunks = n >> 4;                                                                                       \
+        p[4] = init[4], p[5] = init[5], p[6] = init[6], p[7] = init[7];                                                \
+        p[8] = init[8], p[9] = init[9], p[10] = init[10], p[11] = init[11];                                            \
+        p[12] = p[13] = p[14] = p[15] = 0u;                                                                            \
         while (chunks > 0) {                                                                                           \
             const int32_t m = chunks < 16 ? chunks : 16;                                                               \
             int32_t i;                                                                                                 \
