@@ -257,18 +257,16 @@ void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp
  * (ebnn_opt_conv_pool.c): out holds the pooled bits (p: the pool's geometry over the conv
  * output, dilation 1; or_mask: channels pooled by OR, the others by AND) or, with p null, the
  * thresholded bits.  w as ebnn_bconv_t but lane q of each block is channel 32 b + q.  With
- * K = k_h k_w in_c, d >= thr is decided as S + f >= m - beta inside the image (base + K =
- * 4 beta + rho): f holds per block and residue rho 12 bit planes of f_rho = m - ceil((2 T +
- * thr + K - rho) / 4) (0 for spare channels), m their largest such ceiling.  At the border
- * (pad_mode 0): per block 16 words e, channel 32 b + q in the low half of word q, 32 b + 16 +
- * q in the high half, each 2^15 - 2 T - thr - K (0 for spare channels), and tt per tap
- * (column-major), block and word, 2 x the tap's 1 weight bits of the same two channels
- * (unused without zero padding).  xw[b]: ~neg of the block's channels.  scratch: cap words,
- * EBNN_POOL_SCRATCH_WORDS of bookkeeping (the band's, lanes, planes), then the list (as
- * ebnn_bconv_t's). */
-#define EBNN_POOL_SCRATCH_WORDS (3 * EBNN_OPT_CONV_T_RING + 48)
-void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, const uint32_t *f,
-                       int32_t m, uint32_t *out, const ebnn_window *g, int32_t pad_mode, const uint32_t *xw,
-                       const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap);
+ * K = k_h k_w in_c, d >= thr is decided as S + f >= m - beta (base + K = 4 beta + rho): f holds
+ * per kind of window, block and residue rho 12 bit planes of f_rho = m - ceil((2 T + thr + K -
+ * 2 M - rho) / 4) (M: the 1 weight bits of the taps outside the image under ONNX zero padding;
+ * spare channels 0), m the largest such ceiling.  The kind of window of output pixel (oh, ow)
+ * is row_kind[oh] * col_kinds + col_kind[ow] (row_kind null: one kind).  xw[b]: ~neg of the
+ * block's channels.  scratch: cap words, EBNN_POOL_SCRATCH_WORDS of bookkeeping (the band's,
+ * the planes), then the list (as ebnn_bconv_t's). */
+#define EBNN_POOL_SCRATCH_WORDS (3 * EBNN_OPT_CONV_T_RING + 16)
+void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f, int32_t m, const uint8_t *row_kind,
+                       const uint8_t *col_kind, int32_t col_kinds, uint32_t *out, const ebnn_window *g, int32_t pad_mode,
+                       const uint32_t *xw, const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap);
 
 #endif

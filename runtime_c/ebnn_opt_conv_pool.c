@@ -1,25 +1,15 @@
 /* Transposed binary convolution that writes thresholded, optionally max-pooled bits (see
- * ebnn_opt.h): no accumulator map exists.  d >= thr per channel is decided 32 channels at a
- * time.  Inside the image the vertical sums stay bit-sliced: with base' = base + K = 4 beta +
- * rho, d >= thr is S + f_rho >= m - beta, where the planes start at f_rho (the table of the
- * residue rho) and one bit-sliced comparison with the number m - beta gives the 32 decisions.
- * At the border (ONNX zero padding takes back the missing taps) the sums become 16-bit lanes
- * v = 4 S + e + bb (+ the corrections), every term non-negative and v = 2^15 + d - thr < 2^16,
- * so bit 15 of each lane is the decision.  Pooling (a threshold per channel commutes with it)
- * combines each pixel's bits into the pooled words whose windows cover it: AND (max) or OR
- * (channels in or_mask). */
+ * ebnn_opt.h): no accumulator map exists.  d >= thr is decided 32 channels at a time with the
+ * vertical sums left bit-sliced: with base + K = 4 beta + rho, d >= thr is S + f_rho >= m -
+ * beta, so the planes start at f_rho (the table of the residue rho, and of the window's kind
+ * of border under ONNX zero padding) and one bit-sliced comparison with the number m - beta
+ * gives the 32 decisions.  Pooling (a threshold per channel commutes with it) combines each
+ * pixel's bits into the pooled words whose windows cover it: AND (max) or OR (channels in
+ * or_mask). */
 #include "ebnn_opt.h"
 
 #define EBNN_POOL_RING_WORDS (3 * EBNN_OPT_CONV_T_RING)
 #define EBNN_POOL_PLANES 12 /* counts S + f < 2^12 for windows of at most EBNN_OPT_T_MAX_BITS */
-/* Helpers off the hot path stay out of line: inlined, their registers would spill in the
- * kernel's frame, which is on the deepest stack chain (the vertical sums are called below it). */
-#if defined(__GNUC__)
-#define EBNN_POOL_COLD __attribute__((noinline))
-#else
-#define EBNN_POOL_COLD
-#endif
-
 /* The pooled outputs along one axis whose window (k taps, dilation 1) covers conv output o:
  * the range first .. first + count - 1 (count 0: none); returns count. */
 static inline int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t n, int32_t *first)
@@ -29,22 +19,6 @@ static inline int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t 
     hi = hi < n - 1 ? hi : n - 1;
     *first = lo;
     return hi >= lo ? hi - lo + 1 : 0;
-}
-
-/* Bit q of the result: d >= thr for channel q of the block (the low halves of s[q] are
- * channels 0..15, the high halves 16..31).  Each step moves the bits one down: a low
- * half's bit enters at 15 and ends at q, a high half's enters at 31 and ends at 16 + q. */
-static inline uint32_t ebnn_ge_bits(const uint32_t *s, const uint32_t *e, uint32_t bb)
-{
-    uint32_t acc = 0u;
-    int32_t q;
-    for (q = 0; q < 16; q += 4) {
-        acc = (acc >> 1) | (((s[q] << 2) + e[q] + bb) & 0x80008000u);
-        acc = (acc >> 1) | (((s[q + 1] << 2) + e[q + 1] + bb) & 0x80008000u);
-        acc = (acc >> 1) | (((s[q + 2] << 2) + e[q + 2] + bb) & 0x80008000u);
-        acc = (acc >> 1) | (((s[q + 3] << 2) + e[q + 3] + bb) & 0x80008000u);
-    }
-    return acc;
 }
 
 /* Bit q: the count of lane q in the planes p[0..EBNN_POOL_PLANES) is at least r, 0 < r <
@@ -77,35 +51,11 @@ static uint32_t ebnn_block_mask(int32_t out_c, int32_t b)
     return left >= 32 ? 0xFFFFFFFFu : (1u << left) - 1u;
 }
 
-/* e plus the ONNX zero-padding corrections of the taps outside the image (tt: their weights
- * are not mismatches), in ec. */
-static EBNN_POOL_COLD const uint32_t *ebnn_pool_corrected(const ebnn_band *bd, const ebnn_window *g, const uint32_t *e,
-                                           const uint32_t *tt, int32_t ow, int32_t b, int32_t blocks, uint32_t *ec)
-{
-    int32_t j, q;
-    for (q = 0; q < 16; q++) {
-        ec[q] = e[q];
-    }
-    for (j = 0; j < g->k_w; j++) {
-        uint32_t m = bd->missing[EBNN_RING(ow + j)];
-        int32_t i;
-        for (i = 0; m; i++, m >>= 1) {
-            if (m & 1u) {
-                const uint32_t *t = tt + ((j * g->k_h + i) * blocks + b) * 16;
-                for (q = 0; q < 16; q++) {
-                    ec[q] += t[q];
-                }
-            }
-        }
-    }
-    return ec;
-}
-
 /* What every pixel of one call reads (built once, so that the pixel loop spills little: the
  * kernel's frame is on the deepest stack chain, above the vertical sums). */
 typedef struct {
-    const uint32_t *w, *e, *tt, *f, *xw, *or_mask;
-    uint32_t *out, *s, *ec, *pl;
+    const uint32_t *w, *f, *xw, *or_mask;
+    uint32_t *out, *pl;
     const ebnn_window *g, *p;
     int32_t owc, col, block, row_words, m;
 } ebnn_pool_job;
@@ -137,39 +87,33 @@ static inline void ebnn_pool_put(const ebnn_pool_job *c, uint32_t *o, int32_t b,
 /* Every block of one conv pixel: its n listed entries summed, thresholded, stored or pooled
  * into the words from o. */
 static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, int32_t ow, int32_t n, int32_t base1,
-                                   uint32_t miss, uint32_t *o, int32_t nh, int32_t nw)
+                                   const uint32_t *f, uint32_t *o, int32_t nh, int32_t nw)
 {
     const uint32_t *list = bd->list + bd->start[EBNN_RING(ow)];
     const uint32_t *wb = (const uint32_t *)((uintptr_t)c->w - (uintptr_t)(ow * c->col) * 4u);
-    const uint32_t *f = c->f + (base1 & 3) * EBNN_POOL_PLANES;
     const int32_t r = c->m - (base1 >> 2);
     int32_t b;
+    f += (base1 & 3) * EBNN_POOL_PLANES;
     for (b = 0; b < c->owc; b++, wb += c->block, f += 4 * EBNN_POOL_PLANES) {
-        uint32_t ge;
-        if (miss) {
-            ebnn_opt_vsum32(list, n, wb, c->s);
-            ge = ebnn_ge_bits(c->s, ebnn_pool_corrected(bd, c->g, c->e + 16 * b, c->tt, ow, b, c->owc, c->ec),
-                              (uint32_t)base1 * 0x10001u);
-        } else {
-            ebnn_opt_vsum32_planes(list, n, wb, f, c->pl);
-            ge = r <= 0 ? 0xFFFFFFFFu : ebnn_planes_ge(c->pl, (uint32_t)r);
-            ge &= ebnn_block_mask(c->g->out_c, b);
+        uint32_t ge = 0xFFFFFFFFu;
+        ebnn_opt_vsum32_planes(list, n, wb, f, c->pl);
+        if (r > 0) {
+            ge = ebnn_planes_ge(c->pl, (uint32_t)r);
         }
-        ebnn_pool_put(c, o, b, ge ^ c->xw[b], nh, nw);
+        ebnn_pool_put(c, o, b, (ge & ebnn_block_mask(c->g->out_c, b)) ^ c->xw[b], nh, nw);
     }
 }
 
-void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e, const uint32_t *tt, const uint32_t *f,
-                       int32_t m, uint32_t *out, const ebnn_window *g, int32_t pad_mode, const uint32_t *xw,
-                       const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap)
+void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f, int32_t m, const uint8_t *row_kind,
+                       const uint8_t *col_kind, int32_t col_kinds, uint32_t *out, const ebnn_window *g, int32_t pad_mode,
+                       const uint32_t *xw, const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap)
 {
     ebnn_band bd;
     ebnn_pool_job c;
     const int32_t wc = EBNN_WORDS(g->in_c), k = g->k_h * g->k_w * g->in_c;
     int32_t oh, ow, b;
+    const int32_t table = 4 * EBNN_POOL_PLANES * EBNN_WORDS(g->out_c); /* words of a border kind's table */
     c.w = w;
-    c.e = e;
-    c.tt = tt;
     c.xw = xw;
     c.or_mask = or_mask;
     c.out = out;
@@ -177,9 +121,7 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
     c.p = p;
     c.f = f;
     c.m = m;
-    c.s = scratch + EBNN_POOL_RING_WORDS; /* in scratch, not on the stack: the lane sums, */
-    c.ec = c.s + 16;                       /* the corrected offsets and the planes (their */
-    c.pl = c.ec + 16;                      /* top 4 stay 0: counts < 2^EBNN_POOL_PLANES) */
+    c.pl = scratch + EBNN_POOL_RING_WORDS; /* the planes: in scratch, not on the stack */
     c.owc = EBNN_WORDS(g->out_c);
     c.col = g->k_h * (32 * wc + 1);
     c.block = g->k_w * c.col;
@@ -199,6 +141,7 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
         }
     }
     for (oh = 0; oh < g->out_h; oh++) {
+        const uint32_t *f_row = f + (row_kind ? row_kind[oh] * col_kinds : 0) * table;
         int32_t next = 0, ph = oh;
         const int32_t nh = p ? ebnn_covers(oh, p->k_h, p->stride_h, p->pad_top, p->out_h, &ph) : 1;
         if (nh == 0) {
@@ -209,6 +152,7 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
             int32_t j, n, a1 = 0, valid = g->k_h * g->k_w, pw = ow;
             const int32_t nw = p ? ebnn_covers(ow, p->k_w, p->stride_w, p->pad_left, p->out_w, &pw) : 1;
             uint32_t miss = 0u, *end;
+            const uint32_t *f_px = f_row + (col_kind ? col_kind[ow] : 0) * table;
             for (; next < ow + g->k_w; next++) {
                 ebnn_band_column(&bd, in, g, pad_mode, oh, next);
             }
@@ -227,8 +171,8 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *e,
             for (end = bd.list + bd.end; n & 15; n++) { /* whole 16s: the window's first 0 word */
                 *end++ = (uint32_t)(ow * c.col + 32 * wc);
             }
-            ebnn_pool_pixel(&c, &bd, ow, n, valid * g->in_c - 2 * a1 + k, miss,
-                            out + ph * c.row_words + pw * c.owc, nh, nw);
+            ebnn_pool_pixel(&c, &bd, ow, n, valid * g->in_c - 2 * a1 + k, f_px, out + ph * c.row_words + pw * c.owc,
+                            nh, nw);
         }
     }
 }

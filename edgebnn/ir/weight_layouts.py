@@ -121,49 +121,37 @@ def _pair_lanes(rows: np.ndarray) -> np.ndarray:
     return padded.reshape(nb, 16, 2, -1).transpose(0, 2, 1, 3).reshape(nb * 32, -1)
 
 
-POOL_LANE = 1 << 15  # ebnn_bconv_pool_t: bit 15 of a 16-bit lane is the decision d >= thr
-POOL_SCRATCH_WORDS = 3 * CONV_T_RING + 48  # EBNN_POOL_SCRATCH_WORDS: the band's, the lanes', the planes'
+POOL_SCRATCH_WORDS = 3 * CONV_T_RING + 16  # EBNN_POOL_SCRATCH_WORDS: the band's and the planes' words
 POOL_PLANES = 12  # EBNN_POOL_PLANES: bit planes of the counts S + f (< 2^12 for windows <= T_MAX_BITS)
 
 
-def _halves(v: np.ndarray) -> np.ndarray:
-    """Values per channel (..., n) -> (..., blocks, 16) uint32: channel 32 b + q in the low half of
-    word q of block b, 32 b + 16 + q in its high half (0 past n)."""
-    n = v.shape[-1]
-    nb = (n + 31) // 32
-    padded = np.zeros(v.shape[:-1] + (32 * nb,), np.int64)
-    padded[..., :n] = v
-    blocks = padded.reshape(v.shape[:-1] + (nb, 2, 16))
-    return (blocks[..., 0, :] | (blocks[..., 1, :] << 16)).astype(np.uint32)
-
-
-def pool_constants(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.ndarray,
-                   k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(e, tt, xw) of ebnn_bconv_pool_t from the per-output 1-bit counts, the per-tap counts
-    (taps, n), the per-channel thresholds ``bit = (d < thr) ^ neg`` and the fan-in k: with
-    thr in -k..k+1 (passes.ranges) every lane stays in 0..2^16."""
-    n = len(tw)
-    e = POOL_LANE - 2 * np.asarray(tw, np.int64) - np.asarray(thr, np.int64) - k
-    assert np.all(e >= 0) and np.all(e + 4 * k + 2 * k < 2 * POOL_LANE), "lanes out of range"
-    keep = np.zeros(32 * ((n + 31) // 32), bool)
-    keep[:n] = ~np.asarray(neg, bool)
-    xw = np.packbits(keep.reshape(-1, 32), axis=1, bitorder="little").view("<u4").reshape(-1)
-    return _halves(e).reshape(-1), _halves(2 * np.asarray(ttap, np.int64)).reshape(-1), xw.astype(np.uint32)
-
-
-def pool_planes(tw: np.ndarray, thr: np.ndarray, k: int) -> tuple[np.ndarray, int]:
-    """(f, m) of ebnn_bconv_pool_t: d >= thr  <=>  S + f_rho >= m - beta for base + k = 4 beta + rho,
-    with f_rho = m - ceil((2 T + thr + k - rho) / 4) as POOL_PLANES bit planes per block and
-    residue (lane q of a plane word: channel 32 b + q; spare lanes 0)."""
-    g = 2 * np.asarray(tw, np.int64) + np.asarray(thr, np.int64) + k  # >= 0: thr >= -k
-    need = np.stack([-((rho - g) // 4) for rho in range(4)])  # ceil((g - rho) / 4), (4, n)
+def pool_tables(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.ndarray, k: int, kh: int,
+                configs: list[tuple[int, int]]) -> tuple[np.ndarray, int, np.ndarray]:
+    """(f, m, xw) of ebnn_bconv_pool_t from the per-output 1-bit counts tw, the per-tap ones
+    ttap (taps column-major, n), the per-channel thresholds ``bit = (d < thr) ^ neg``, the
+    fan-in k and the windows' missing taps (ONNX zero padding: per config, the masks of tap
+    rows and tap columns outside the image).  d = base + 4 S - 2 T + 2 (ones of the missing
+    taps), so with base + k = 4 beta + rho,  d >= thr  <=>  S + f_rho >= m - beta  for
+    f_rho = m - ceil((2 T + thr + k - 2 missing - rho) / 4): POOL_PLANES bit planes per config,
+    block and residue (lane q of a plane word: channel 32 b + q; spare lanes 0)."""
+    tw, ttap, thr = (np.asarray(v, np.int64) for v in (tw, ttap, thr))
+    taps = np.arange(len(ttap))
+    need = []
+    for rows, cols in configs:
+        gone = ((rows >> (taps % kh)) & 1) | ((cols >> (taps // kh)) & 1)
+        g = 2 * tw + thr + k - 2 * ttap[gone.astype(bool)].sum(axis=0)  # >= 0: thr >= -k
+        need.append(np.stack([-((rho - g) // 4) for rho in range(4)]))  # ceil((g - rho) / 4)
+    need = np.stack(need)  # (configs, 4, n)
     m = int(max(0, need.max()))
     f = m - need
     assert f.min() >= 0 and f.max() < (1 << POOL_PLANES) and m < (1 << POOL_PLANES)
-    n = f.shape[1]
+    n = f.shape[2]
     nb = (n + 31) // 32
-    lanes = np.zeros((4, nb * 32), np.int64)
-    lanes[:, :n] = f
-    bits = (lanes.reshape(4, nb, 32)[..., None] >> np.arange(POOL_PLANES)) & 1  # (4, nb, 32, planes)
-    words = (bits.astype(np.uint64) << np.arange(32, dtype=np.uint64)[None, None, :, None]).sum(axis=2)
-    return words.transpose(1, 0, 2).astype(np.uint32).reshape(-1), m
+    lanes = np.zeros(f.shape[:2] + (nb * 32,), np.int64)
+    lanes[..., :n] = f
+    bits = (lanes.reshape(f.shape[:2] + (nb, 32, 1)) >> np.arange(POOL_PLANES)) & 1  # (c, 4, nb, 32, planes)
+    words = (bits.astype(np.uint64) << np.arange(32, dtype=np.uint64)[:, None]).sum(axis=3)  # (c, 4, nb, planes)
+    keep = np.zeros(nb * 32, bool)
+    keep[:n] = ~np.asarray(neg, bool)
+    xw = np.packbits(keep.reshape(-1, 32), axis=1, bitorder="little").view("<u4").reshape(-1)
+    return words.transpose(0, 2, 1, 3).astype(np.uint32).reshape(-1), m, xw.astype(np.uint32)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bits
-from ..weight_layouts import (POOL_SCRATCH_WORDS, conv_t_list, fits, group_rows, pair_counts,
-                              pool_constants, pool_planes, transpose_conv)
+from ..weight_layouts import (POOL_SCRATCH_WORDS, conv_t_list, fits, group_rows, pair_counts, pool_tables,
+                              transpose_conv)
 from .base import PORTABLE, Kernel
 from .bdense import THRESHOLD, dots
 from .binary import SPARSE_FORMATS, BinaryLayer, mask_work, weight_rows
 from .threshold import per_channel
-from .window import WindowOp, taps, valid_taps
+from .window import WindowOp, outside_masks, taps, valid_taps
 
 POOLED = Kernel("pooled", True, ("threshold", "maxpool"), plain=False)
 
@@ -124,24 +124,27 @@ class BConv(BinaryLayer, WindowOp):
 
     def _pooled(self, em, op, raw) -> str:
         """ebnn_bconv_pool_t: the transposed kernel's weights in channel order, the threshold
-        folded into per-lane offsets, the pool's geometry and OR mask (or none)."""
+        as bit planes of per-lane offsets (one table per kind of border window under ONNX zero
+        padding: index arrays per output row and column), the pool's geometry and OR mask."""
         a, g = op.attrs, em.graph
         (kh, kw), cin = a["kernel"], g.tensors[op.inputs[0]].channels
         wt, tw, ttap = transpose_conv(raw, kh, kw, raw.shape[1] // (kh * kw), paired=False)
         thr_op = op.epilogues[0]
         thr, neg = per_channel(thr_op.attrs["thr"], thr_op.attrs["neg"], len(tw))
-        e, tt, xw = pool_constants(tw, ttap, thr, neg, kh * kw * cin)
-        f, m = pool_planes(tw, thr, kh * kw * cin)
+        rows, cols = outside_masks(op) if a["pad_mode"] == 0 else (np.zeros(1, int), np.zeros(1, int))
+        (row_kinds, row_at), (col_kinds, col_at) = (np.unique(v, return_inverse=True) for v in (rows, cols))
+        configs = [(int(r), int(c)) for r in row_kinds for c in col_kinds]
+        f, m, xw = pool_tables(tw, ttap, thr, neg, kh * kw * cin, kh, configs)
         w = em.const(em.p + "_wt", "uint32_t", wt)
-        zero_pad = a["pad_mode"] == 0 and any(a["pad"])
-        e = em.const(em.p + "_e", "uint32_t", e) if zero_pad else "0"  # the border's lanes
-        tt = em.const(em.p + "_tt", "uint32_t", tt) if zero_pad else "0"
         f = em.const(em.p + "_f", "uint32_t", f)
         xw = em.const(em.p + "_x", "uint32_t", xw)
-        geom = self.window(em, op)
+        at = "0, 0, 1"
+        if len(configs) > 1:
+            at = (f"{em.const(em.p + '_rk', 'uint8_t', row_at.reshape(-1))}, "
+                  f"{em.const(em.p + '_ck', 'uint8_t', col_at.reshape(-1))}, {len(col_kinds)}")
         pool = em.epilogue_args_of(op.epilogues[1:]) if len(op.epilogues) > 1 else ", 0, 0"
-        return (f"ebnn_bconv_pool_t({em.src(op)}, {w}, {e}, {tt}, {f}, {m}, {em.dst(op)}, {geom}, {a['pad_mode']}, {xw}"
-                f"{pool}, {em.scratch(op)})")
+        return (f"ebnn_bconv_pool_t({em.src(op)}, {w}, {f}, {m}, {at}, {em.dst(op)}, {self.window(em, op)}, "
+                f"{a['pad_mode']}, {xw}{pool}, {em.scratch(op)})")
 
     def cost_features(self, graph, op):
         out, inp = graph.tensors[op.result], graph.tensors[op.inputs[0]]

@@ -34,6 +34,19 @@ def valid_taps(op: Op) -> int:
     return inside(ho, hi, kh, sh, top, dh) * inside(wo, wi, kw, sw, left, dw)
 
 
+def outside_masks(op: Op) -> tuple[np.ndarray, np.ndarray]:
+    """Per output row, the mask of tap rows outside the image (bit i: tap row i); per output
+    column, that of tap columns."""
+    (kh, kw), (sh, sw), (pt, pl, _, _), (dh, dw) = (op.attrs[k] for k in ("kernel", "stride", "pad", "dilation"))
+    (h, w), (ho, wo) = op.attrs["in_hw"], op.attrs["out_hw"]
+
+    def masks(n_out, n_in, k, s, p, d):
+        at = np.arange(n_out)[:, None] * s - p + np.arange(k)[None, :] * d
+        return (((at < 0) | (at >= n_in)) << np.arange(k)).sum(axis=1)
+
+    return masks(ho, h, kh, sh, pt, dh), masks(wo, w, kw, sw, pl, dw)
+
+
 def image(graph: Graph, op: Op, x: np.ndarray) -> np.ndarray:
     """(B, H, W, C) view of the input, in its own dtype (words for bits)."""
     h, w, _ = graph.tensors[op.inputs[0]].shape
