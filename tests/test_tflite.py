@@ -49,8 +49,9 @@ def test_c_gives_the_interpreters_outputs(stem, kind):
     assert np.array_equal(y, edgebnn.reference(path).run(x))
 
 
-def _lce_thresholds(path: Path) -> list[tuple[np.ndarray, int]]:
-    """(thresholds, K) of every bit-packed-output LceBconv2d, read with the schema package."""
+def _lce_thresholds(path: Path) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """(thresholds, packed filter, K) of every bit-packed-output LceBconv2d, read with the
+    schema package."""
     buf = path.read_bytes()
     model = tflite.Model.GetRootAsModel(buf, 0)
     sg = model.Subgraphs(0)
@@ -69,7 +70,7 @@ def _lce_thresholds(path: Path) -> list[tuple[np.ndarray, int]]:
         if len(ins) > 4 and ins[4] >= 0:
             c = flexbuffers.Loads(bytes(op.CustomOptionsAsNumpy()))["channels_in"]
             _, kh, kw, _ = const(ins[1]).shape
-            found.append((const(ins[4]), kh * kw * c))
+            found.append((const(ins[4]), const(ins[1]), kh * kw * c))
     return found
 
 
@@ -80,9 +81,11 @@ def test_bitpacked_thresholds_map_exactly():
     path = MODELS / "bnn_seq_lce.tflite"
     lce = _lce_thresholds(path)
     graph = lowered(path)
-    fused = [(op, e) for op in graph.ops if op.kind == "bconv" for e in op.epilogues if e.kind == "threshold"]
-    assert len(lce) == len(fused) == 2
-    for (t, k), (op, epi), bn in zip(lce, fused, ("bn1", "bn3")):
+    fused = {graph.consts[op.attrs["weight"]].tobytes(): e for op in graph.ops if op.kind == "bconv"
+             for e in op.epilogues if e.kind == "threshold"}
+    assert len(lce) == 2
+    for (t, words, k), bn in zip(lce, ("bn1", "bn3")):
+        epi = fused[words.view(np.uint32).tobytes()]  # LCE's filter bits are edgebnn's, word for word
         gamma = OUT[f"bnn_seq_{bn}_gamma"]
         assert (gamma < 0).any() and (gamma > 0).any() and gamma.size == t.size
         m = t.size
@@ -131,3 +134,17 @@ def test_a_broken_tflite_file_is_one_line(tmp_path, case):
     line = one_line(edgebnn_cli("compile", "m.tflite", "-o", "out", cwd=tmp_path))
     assert line.startswith("edgebnn: error: ")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unsupported_op_is_named(tmp_path):
+    line = one_line(edgebnn_cli("inspect", MODELS / "unsupported_cos.tflite", cwd=tmp_path))
+    assert "unsupported TFLite op COS" in line
+
+
+def test_float16_weights_are_a_float_model():
+    path = MODELS / "tiny_fp16.tflite"
+    x = OUT["tiny_x"]
+    expected = litert(path, x)
+    y = edgebnn.compile(path, target="host").run(x)
+    assert np.array_equal(y.argmax(1), expected.argmax(1))
+    assert np.abs(y - expected).max() <= 1e-5 * np.abs(expected).max()

@@ -200,6 +200,8 @@ def main():
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
             conv.target_spec.supported_types = [tf.float16]
             write("tiny_fp16.tflite", conv.convert())
+            odd = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Lambda(tf.math.cos)])
+            write("unsupported_cos.tflite", tf.lite.TFLiteConverter.from_keras_model(odd).convert())
         arrays[f"{stem}_x"] = x
         bns = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
         for j, layer in enumerate(bns):  # BN slopes' signs: the threshold test covers both
