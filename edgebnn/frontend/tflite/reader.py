@@ -77,8 +77,11 @@ def read(buf: bytes, name: str) -> Model:
 
 
 def _model(tflite, model, buf: bytes, name: str) -> Model:
+    if model.SubgraphsLength() == 0:
+        raise EdgebnnError(f"the TensorFlow Lite model '{limits.printable(name)}' has no graph; the file may be "
+                           "truncated or corrupt: convert it again")
     if model.SubgraphsLength() != 1:
-        raise EdgebnnError(f"the TFLite model has {model.SubgraphsLength()} subgraphs; edgebnn compiles "
+        raise EdgebnnError(f"the TensorFlow Lite model has {model.SubgraphsLength()} subgraphs; edgebnn compiles "
                            "models of one subgraph (no control flow)")
     sg = model.Subgraphs(0)
     buffers = [model.Buffers(i) for i in range(model.BuffersLength())]

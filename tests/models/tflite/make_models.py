@@ -95,6 +95,25 @@ def tiny_bnn(hw):
     ])
 
 
+def real_ops(hw):
+    """The residual and real-valued ops around binary convolutions: PReLU, a channel concat,
+    ReLU, ReLU6, a depthwise conv with multiplier 2, a zero pad of channels, a binary conv
+    with a fused ReLU (no BatchNorm after it), global average pooling (MEAN), softmax."""
+    q = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", kernel_constraint="weight_clip",
+             use_bias=False)
+    L, bn = tf.keras.layers, tf.keras.layers.BatchNormalization
+    x = tf.keras.Input((hw, hw, 3))
+    a = L.PReLU(shared_axes=[1, 2])(bn()(L.Conv2D(8, 3, padding="same", use_bias=False)(x)))
+    b = bn()(lq.layers.QuantConv2D(8, 3, padding="same", pad_values=1.0, **q)(a))
+    y = L.ReLU()(L.Concatenate()([a, b]))
+    y = L.ReLU(max_value=6.0)(L.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(y))
+    y = L.Lambda(lambda t: tf.pad(t, [[0, 0], [0, 0], [0, 0], [4, 4]]))(y)
+    y = L.ReLU()(lq.layers.QuantConv2D(16, 3, strides=2, padding="same", pad_values=1.0, **q)(y))
+    y = bn()(lq.layers.QuantConv2D(16, 3, padding="same", pad_values=0.0, **q)(bn()(y)))
+    y = L.Dense(NUM_CLASSES)(L.GlobalAveragePooling2D()(y))
+    return tf.keras.Model(x, L.Activation("softmax")(y))
+
+
 def quicknet_small(hw):
     return QuickNetSmallFactory(input_shape=(hw, hw, 3), weights=None, include_top=True,
                                 num_classes=NUM_CLASSES, section_filters=(8, 16, 24, 32)).build()
@@ -111,6 +130,7 @@ MODELS = {
     "quicknet_small": (quicknet_small, 32, "QuickNetSmall, section_filters (32,64,256,512) -> (8,16,24,32)"),
     "birealnet": (birealnet, 32, "BiRealNet (18 layers), filters 64 -> 4 (stages 4/8/16/32)"),
     "tiny": (tiny_bnn, 8, "a tiny BNN for the fuzz tests, 8x8x3 input"),
+    "real_ops": (real_ops, 16, "binary convs among real-valued ops (PReLU, Concat, ReLU6, depthwise, MEAN), 16x16x3"),
 }
 
 
