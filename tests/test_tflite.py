@@ -19,7 +19,7 @@ import edgebnn
 from edgebnn.compiler import lowered
 
 MODELS = Path(__file__).resolve().parent / "models" / "tflite"
-STEMS = ("bnn_seq", "quicknet_small", "birealnet")
+STEMS = ("bnn_seq", "quicknet_small", "birealnet", "real_ops")
 OUT = np.load(MODELS / "outputs.npz")
 
 

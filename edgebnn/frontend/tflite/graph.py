@@ -33,7 +33,7 @@ def to_onnx(model: Model) -> onnx.ModelProto:
     if not x.shape or x.shape[0] != 1:
         raise EdgebnnError(f"input '{limits.printable(x.name)}' has shape {list(x.shape)}; edgebnn compiles a "
                            "batch of 1 (batch axis first)")
-    for op in model.ops:
+    for op in live_ops(model):
         handler = lce.HANDLERS.get(op.kind) if op.custom else builtins.HANDLERS.get(op.kind)
         if handler is None:
             raise EdgebnnError(f"unsupported {'custom ' if op.custom else ''}TFLite op {op.kind}; edgebnn compiles "
@@ -55,6 +55,16 @@ def to_onnx(model: Model) -> onnx.ModelProto:
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="edgebnn-tflite")
     proto.ir_version = 8
     return proto
+
+
+def live_ops(model: Model) -> list:
+    """The ops the output depends on, in the file's (execution) order."""
+    needed, keep = set(model.outputs), []
+    for op in reversed(model.ops):
+        if any(t in needed for t in op.outputs):
+            keep.append(op)
+            needed.update(t for t in op.inputs if t >= 0)
+    return keep[::-1]
 
 
 def check_quantized(model: Model) -> None:
