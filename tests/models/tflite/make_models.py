@@ -97,8 +97,9 @@ def tiny_bnn(hw):
 
 def real_ops(hw):
     """The residual and real-valued ops around binary convolutions: PReLU, a channel concat,
-    ReLU, ReLU6, a depthwise conv with multiplier 2, a zero pad of channels, a binary conv
-    with a fused ReLU (no BatchNorm after it), global average pooling (MEAN), softmax."""
+    ReLU, ReLU6, a depthwise conv with multiplier 2, a zero pad of channels, binary convs with
+    a ReLU after them (folded into the thresholds of a bit-packed output; fused into a float
+    output), global average pooling (MEAN), softmax."""
     q = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", kernel_constraint="weight_clip",
              use_bias=False)
     L, bn = tf.keras.layers, tf.keras.layers.BatchNormalization
@@ -109,7 +110,7 @@ def real_ops(hw):
     y = L.ReLU(max_value=6.0)(L.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(y))
     y = L.Lambda(lambda t: tf.pad(t, [[0, 0], [0, 0], [0, 0], [4, 4]]))(y)
     y = L.ReLU()(lq.layers.QuantConv2D(16, 3, strides=2, padding="same", pad_values=1.0, **q)(y))
-    y = bn()(lq.layers.QuantConv2D(16, 3, padding="same", pad_values=0.0, **q)(bn()(y)))
+    y = L.ReLU()(lq.layers.QuantConv2D(16, 3, padding="same", pad_values=1.0, **q)(bn()(y)))  # float out
     y = L.Dense(NUM_CLASSES)(L.GlobalAveragePooling2D()(y))
     return tf.keras.Model(x, L.Activation("softmax")(y))
 
