@@ -137,6 +137,9 @@ def pad(low: Lowering, op) -> None:
                                   value], op)
         if not pads[3].any():  # spatial: a window op reads the NCHW form; the NHWC one as tf2onnx writes it
             low.nchw[op.outputs[0]] = padded
+            if not (pads[1].any() and pads[2].any()):  # no NHWC spelling the ONNX frontend reads
+                low.nchw_only.add(op.outputs[0])
+                return
         else:  # channels (a shortcut's zero channels): NHWC again
             low.node("Transpose", [padded], op, out(low, op), perm=TO_NHWC)
             return

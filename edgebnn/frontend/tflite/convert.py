@@ -29,6 +29,7 @@ class Lowering:
         self.folded: dict = {}  # tensor index -> a constant computed here (a float16 DEQUANTIZE)
         self.space_to_batch: dict = {}  # SPACE_TO_BATCH_ND output -> (input, block, pads)
         self.dilated: set = set()  # outputs of convolutions that read a SPACE_TO_BATCH_ND
+        self.nchw_only: set = set()  # padded tensors only a window op may read
 
     # -- values ---------------------------------------------------------------------
     @staticmethod
@@ -53,6 +54,9 @@ class Lowering:
         """The ONNX name of input tensor ``t`` (constants become initializers)."""
         if t < 0:
             raise EdgebnnError(f"{op.kind} is missing a required input", self.where(op))
+        if t in self.nchw_only:
+            raise EdgebnnError(f"{op.kind} reads a tensor padded along one spatial axis; edgebnn takes such "
+                               "a PAD before a convolution or pooling only", self.where(op))
         if self.is_const(t):
             data = self.const(t, op, "")
             return self.init(data.astype(np.float32) if data.dtype.kind == "f" else data, f"c{t}")

@@ -46,6 +46,9 @@ def to_onnx(model: Model) -> onnx.ModelProto:
     y = model.outputs[0]
     if low.is_const(y):
         raise EdgebnnError("the graph output does not depend on the input")
+    if model.tensors[y].type != 0:  # e.g. LCE bit-packed words
+        raise EdgebnnError(f"output '{limits.printable(model.tensors[y].name)}' is {model.tensors[y].type_name}; "
+                           "edgebnn models give float32 output (end an LCE model with LceDequantize)")
     graph = helper.make_graph(
         low.nodes, model.name or "model",
         [helper.make_tensor_value_info(low.value(x.index), TensorProto.FLOAT, list(x.shape))],
