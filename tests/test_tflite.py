@@ -148,3 +148,17 @@ def test_float16_weights_are_a_float_model():
     y = edgebnn.compile(path, target="host").run(x)
     assert np.array_equal(y.argmax(1), expected.argmax(1))
     assert np.abs(y - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+@pytest.mark.parametrize("stem", ["bnn_seq_lce", "real_ops_plain"])
+def test_tensor_names_never_reach_the_c(tmp_path, stem):
+    """Tensor names rewritten in place (same length) into C-breaking text, with a marker."""
+    from fuzz_models import HOSTILE_MARK, _check_c
+
+    data = (MODELS / f"{stem}.tflite").read_bytes()
+    hostile = data.replace(b"sequential", b'Q*/"\n#\\\x7fQQ').replace(
+        b"StatefulPartitionedCall", HOSTILE_MARK.encode() + b'*/"\\\n#include')
+    assert len(hostile) == len(data) and hostile != data
+    (tmp_path / "m.tflite").write_bytes(hostile)
+    edgebnn.compile(tmp_path / "m.tflite", target="cortex-m4", out_dir=tmp_path / "out")
+    assert _check_c(tmp_path / "out", [HOSTILE_MARK, 'Q*/"']) == ""
