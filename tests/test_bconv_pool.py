@@ -5,6 +5,7 @@ bit, and no int32 map exists in the lowered graph or the arena."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -85,3 +86,48 @@ def test_pooled_kernel_builds_warning_free(cpu, tmp_path):
     for src in sources:
         done = subprocess.run(cmd + [src, "-o", str(tmp_path / "x.o")], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "models" / "xnor_cnn" / "xnor_cnn_dynamo.onnx"
+CNN = ROOT / "tests" / "models" / "torch" / "xnor_cnn_pool_bn_dynamo.onnx"
+
+
+def _live_bytes(report, layer: int) -> int:
+    """Arena bytes live while ``layer`` runs (its tensors and scratch, from the plan)."""
+    return sum(b["bytes"] for b in report["memory"]["planner"]["buffers"] if b["layers"][0] <= layer <= b["layers"][1])
+
+
+@pytest.mark.parametrize("model, bounds", [(EXAMPLE, (7_000, 4_000)), (CNN, (7_900, 7_800))],
+                         ids=["example_dynamo", "cnn_dynamo"])
+def test_binary_convs_need_only_bits_and_a_small_scratch(model, bounds, tmp_path):
+    """The XNOR CNNs' binary convs (conv -> max-pool -> BN -> sign) each run as one fused op whose
+    live arena is its input bits, its pooled output bits and its scratch (deterministic byte
+    bounds: the int32 map and the pooled int32 map of before are gone), and their stack stays
+    within 512 B."""
+    compiled = edgebnn.compile(model, target="cortex-m4", out_dir=tmp_path / "out")
+    rep = compiled.report
+    convs = [i for i, r in enumerate(rep["layers"]) if r["op"] == "bconv"]
+    assert len(convs) == 2
+    for i, bound in zip(convs, bounds):
+        assert rep["layers"][i]["epilogues"] == ["threshold", "maxpool"]
+        assert _live_bytes(rep, i) <= bound
+    chain = rep["memory"]["stack_chain"]  # the deepest call chain: the convs' part is within 512 B
+    assert rep["memory"]["stack_bytes"] <= 512 or not any("bconv" in f for f in chain), chain
+
+
+def test_cnn_binary_convs_under_emulation():
+    """The CNN of issue 18 on Cortex-M4 (QEMU -icount, deterministic instruction counts): outputs
+    identical to the host build and onnxruntime's classes; its two binary convs with their fused
+    threshold and pooling within fixed instruction bounds (about 5.8 and 6.6 binary MACs per
+    instruction when written)."""
+    compiled = edgebnn.compile(CNN, target="cortex-m4")
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    outputs, stats = compiled.emulate(x)
+    assert stats["identical"]
+    sess = ort.InferenceSession(str(CNN), providers=["CPUExecutionProvider"])
+    expected = np.concatenate([sess.run(None, {sess.get_inputs()[0].name: x[i:i + 1]})[0] for i in range(len(x))])
+    assert np.array_equal(outputs.reshape(len(x), -1).argmax(axis=1), expected.reshape(len(x), -1).argmax(axis=1))
+    convs = [i for i, r in enumerate(compiled.report["layers"]) if r["op"] == "bconv"]
+    counts = [stats["per_layer_instructions"][i] for i in convs]
+    assert counts[0] <= 2_600_000 and counts[1] <= 1_200_000, counts
