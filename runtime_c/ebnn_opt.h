@@ -260,7 +260,7 @@ void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp
  * K = k_h k_w in_c, d >= thr is decided as S + f >= m - beta (base + K = 4 beta + rho): f holds
  * per kind of window, block and residue rho 12 bit planes of f_rho = m - ceil((2 T + thr + K -
  * 2 M - rho) / 4) (M: the 1 weight bits of the taps outside the image under ONNX zero padding;
- * spare channels 0), m the largest such ceiling.  The kind of window of output pixel (oh, ow)
+ * spare channels 0), m at least the largest such ceiling and more than K / 2.  The kind of window of output pixel (oh, ow)
  * is row_kind[oh] * col_kinds + col_kind[ow] (row_kind null: one kind).  xw[b]: ~neg of the
  * block's channels.  scratch: cap words, EBNN_POOL_SCRATCH_WORDS of bookkeeping (the band's,
  * the planes), then the list (as ebnn_bconv_t's). */

@@ -91,16 +91,12 @@ static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, 
 {
     const uint32_t *list = bd->list + bd->start[EBNN_RING(ow)];
     const uint32_t *wb = (const uint32_t *)((uintptr_t)c->w - (uintptr_t)(ow * c->col) * 4u);
-    const int32_t r = c->m - (base1 >> 2);
+    const int32_t r = c->m - (base1 >> 2); /* >= 1 (m > K / 2): spare lanes, all 0, decide 0 */
     int32_t b;
     f += (base1 & 3) * EBNN_POOL_PLANES;
     for (b = 0; b < c->owc; b++, wb += c->block, f += 4 * EBNN_POOL_PLANES) {
-        uint32_t ge = 0xFFFFFFFFu;
         ebnn_opt_vsum32_planes(list, n, wb, f, c->pl);
-        if (r > 0) {
-            ge = ebnn_planes_ge(c->pl, (uint32_t)r);
-        }
-        ebnn_pool_put(c, o, b, (ge & ebnn_block_mask(c->g->out_c, b)) ^ c->xw[b], nh, nw);
+        ebnn_pool_put(c, o, b, ebnn_planes_ge(c->pl, (uint32_t)r) ^ c->xw[b], nh, nw);
     }
 }
 

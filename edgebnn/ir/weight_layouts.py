@@ -132,7 +132,8 @@ def pool_tables(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.ndarr
     fan-in k and the windows' missing taps (ONNX zero padding: per config, the masks of tap
     rows and tap columns outside the image).  d = base + 4 S - 2 T + 2 (ones of the missing
     taps), so with base + k = 4 beta + rho,  d >= thr  <=>  S + f_rho >= m - beta  for
-    f_rho = m - ceil((2 T + thr + k - 2 missing - rho) / 4): POOL_PLANES bit planes per config,
+    f_rho = m - ceil((2 T + thr + k - 2 missing - rho) / 4) (m > k / 2: the right side is
+    positive, so spare lanes, 0, decide 0): POOL_PLANES bit planes per config,
     block and residue (lane q of a plane word: channel 32 b + q; spare lanes 0)."""
     tw, ttap, thr = (np.asarray(v, np.int64) for v in (tw, ttap, thr))
     taps = np.arange(len(ttap))
@@ -142,7 +143,7 @@ def pool_tables(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.ndarr
         g = 2 * tw + thr + k - 2 * ttap[gone.astype(bool)].sum(axis=0)  # >= 0: thr >= -k
         need.append(np.stack([-((rho - g) // 4) for rho in range(4)]))  # ceil((g - rho) / 4)
     need = np.stack(need)  # (configs, 4, n)
-    m = int(max(0, need.max()))
+    m = int(max(need.max(), k // 2 + 1))  # beta <= k / 2, so m - beta >= 1: spare lanes (0) stay 0
     f = m - need
     assert f.min() >= 0 and f.max() < (1 << POOL_PLANES) and m < (1 << POOL_PLANES)
     n = f.shape[2]
