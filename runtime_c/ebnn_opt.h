@@ -246,7 +246,8 @@ typedef struct {
 } ebnn_band;
 void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode, int32_t oh, int32_t s);
 /* list: cap entries of scratch (the arena, planned per layer), at least the window's
- * packed bits + 16; the spare room sets how often the live columns move to the front. */
+ * channels (k_h k_w in_c: a tap lists at most in_c entries) + a column's + 16; the spare room
+ * sets how often the live columns move to the front. */
 void ebnn_bconv_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, int32_t *out,
                   const ebnn_window *g, int32_t pad_mode, uint32_t *list, int32_t cap);
 void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp, const uint16_t *ttap, uint32_t *out,

@@ -111,7 +111,7 @@ void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, i
     const int32_t iw = s - g->pad_left;
     uint32_t *lp;
     int32_t i, c;
-    if (bd->end + g->k_h * 32 * wc + 16 > bd->cap) {
+    if (bd->end + g->k_h * g->in_c + 16 > bd->cap) { /* a column lists at most k_h * in_c entries */
         const int32_t first = s >= g->k_w - 1 ? bd->start[EBNN_RING(s - g->k_w + 1)] : 0;
         const uint32_t *from = bd->list + first;
         uint32_t *to = bd->list;

@@ -81,18 +81,18 @@ def pair_counts(tw: np.ndarray) -> np.ndarray:
 def conv_t_list(graph, op) -> int:
     """Entries of the list the transposed convolution (ebnn_bconv_t) keeps for a bconv op, 0 when it
     does not take it: binary weights, unit horizontal stride and dilation, a window of at
-    most T_MAX_BITS packed bits.  The list holds the window and 16 entries of padding, plus
-    four columns of spare room, so the live columns move to the front at most every fourth
+    most T_MAX_BITS packed bits.  The list holds the window (at most in_c entries per tap) and
+    16 entries of padding, plus four columns of spare room, so the live columns move to the front at most every fourth
     column (about every tenth for half-set inputs)."""
     a = op.attrs
     if a.get("format", "bits") != "bits" or "mask" in a:
         return 0
     cin = graph.tensors[op.inputs[0]].channels
     (kh, kw), wc = a["kernel"], (cin + 31) // 32
-    window, column = kh * kw * 32 * wc, kh * 32 * wc
-    if a["stride"][1] != 1 or a["dilation"][1] != 1 or kh * kw * cin < T_MIN_K or window > T_MAX_BITS \
+    if a["stride"][1] != 1 or a["dilation"][1] != 1 or kh * kw * cin < T_MIN_K or kh * kw * 32 * wc > T_MAX_BITS \
             or kw >= CONV_T_RING or kh > 32:
         return 0
+    window, column = kh * kw * cin, kh * cin  # a tap lists at most in_c entries (spare bits are 0)
     return window + 16 + 4 * column
 
 
