@@ -17,12 +17,15 @@ from ..ir import Graph, Op
 from ..ir.ops.threshold import per_channel
 
 
+PATTERN = ("maxpool", "threshold")  # a pool whose output only the threshold reads
+
+
 def run(graph: Graph) -> Graph:
     for pool in list(graph.ops):
         src = graph.tensors[pool.inputs[0]]
         readers = graph.consumers(pool.outputs[0])
-        if pool.kind != "maxpool" or src.dtype != "i32" or pool.outputs[0] == graph.output \
-                or len(readers) != 1 or readers[0].kind != "threshold" or "thr" not in readers[0].attrs:
+        if (pool.kind, *(r.kind for r in readers)) != PATTERN or src.dtype != "i32" \
+                or pool.outputs[0] == graph.output or "thr" not in readers[0].attrs:
             continue
         found = per_channel(readers[0].attrs["thr"], readers[0].attrs["neg"], src.channels)
         if found is not None:
