@@ -10,6 +10,7 @@
 
 #define EBNN_POOL_RING_WORDS (3 * EBNN_OPT_CONV_T_RING)
 #define EBNN_POOL_PLANES 12 /* counts S + f < 2^12 for windows of at most EBNN_OPT_T_MAX_BITS */
+#define EBNN_POOL_TAIL 6    /* up to 6 entries past whole 16s are summed one by one, more padded */
 /* The pooled outputs along one axis whose window (k taps, dilation 1) covers conv output o:
  * the range first .. first + count - 1 (count 0: none); returns count. */
 static inline int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t n, int32_t *first)
@@ -164,8 +165,8 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f,
                 valid -= ebnn_opt_popcount(bd.missing[EBNN_RING(ow + j)]);
             }
             n = bd.end - bd.start[EBNN_RING(ow)];
-            for (end = bd.list + bd.end; n & 15; n++) { /* whole 16s: the window's first 0 word */
-                *end++ = (uint32_t)(ow * c.col + 32 * wc);
+            for (end = bd.list + bd.end; (n & 15) > EBNN_POOL_TAIL; n++) { /* whole 16s: the window's */
+                *end++ = (uint32_t)(ow * c.col + 32 * wc);                   /* first 0 word */
             }
             ebnn_pool_pixel(&c, &bd, ow, n, valid * g->in_c - 2 * a1 + k, f_px, out + ph * c.row_words + pw * c.owc,
                             nh, nw);

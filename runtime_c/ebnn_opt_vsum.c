@@ -209,7 +209,9 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
         ebnn_opt_counts(p, top, s);                                                                                    \
     }
 /* The same sums left bit-sliced: p[0..15] (the caller's, weights 1..2^15) start from init
- * (12 planes, the 4 above them 0) and end with the listed words added; no lanes are formed. */
+ * (12 planes, the 4 above them 0) and end with the listed words added; no lanes are formed.
+ * n need not be a multiple of 16: the last n % 16 words are added one by one (cheaper than a
+ * padded chunk for a few). */
 #define EBNN_OPT_VSUM_PLANES(NAME, T, CHUNK)                                                                           \
     EBNN_OPT_NO_SCHED void NAME(const T *list, int32_t n, const uint32_t *w, const uint32_t *init, uint32_t *p)       \
     {                                                                                                                  \
@@ -227,6 +229,23 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
                 CHUNK(buf[i]);                                                                                         \
             }                                                                                                          \
             (void)ebnn_opt_level2(buf, m, p, 16);                                                                      \
+        }                                                                                                              \
+        for (chunks = n & 15; chunks > 0; chunks--) {                                                                  \
+            uint32_t x = w[*list++], t;                                                                                \
+            int32_t l;                                                                                                 \
+            t = ones & x;                                                                                              \
+            ones ^= x;                                                                                                 \
+            x = twos & t;                                                                                              \
+            twos ^= t;                                                                                                 \
+            t = fours & x;                                                                                             \
+            fours ^= x;                                                                                                \
+            x = eights & t;                                                                                            \
+            eights ^= t;                                                                                               \
+            for (l = 4; x && l < 16; l++) {                                                                            \
+                t = p[l] & x;                                                                                          \
+                p[l] ^= x;                                                                                             \
+                x = t;                                                                                                 \
+            }                                                                                                          \
         }                                                                                                              \
         p[0] = ones;                                                                                                   \
         p[1] = twos;                                                                                                   \
