@@ -1,0 +1,326 @@
+/* Real-valued first layers that write bits (ebnn_fconv.h).
+ *
+ * Exactness: each sum starts at +0 and adds the products in the reference's order (taps,
+ * then input channels), each product and sum rounded to float32 (no FMA: -ffp-contract=off).
+ * A sum that starts at +0 is never -0, and the weights are finite, so a padded tap adding
+ * 0 * w = +-0 leaves it unchanged: padded taps read zeros from the gathered patch, and the
+ * dot products have no bounds checks.  The patch of an interior pixel is copied without
+ * any either; only border pixels test each tap. */
+#include <math.h>
+
+#include "ebnn_fconv.h"
+
+/* Whether every tap of conv pixel (oh, ow)'s window is inside the input. */
+static int32_t ebnn_fconv_inside(const ebnn_window *g, int32_t oh, int32_t ow)
+{
+    const int32_t ih0 = oh * g->stride_h - g->pad_top, iw0 = ow * g->stride_w - g->pad_left;
+    return ih0 >= 0 && iw0 >= 0 && ih0 + (g->k_h - 1) * g->dil_h < g->in_h && iw0 + (g->k_w - 1) * g->dil_w < g->in_w;
+}
+
+/* The window of conv pixel (oh, ow) into p: kh*kw*Cin floats, taps then channels. */
+static void ebnn_fconv_patch(const float *in, const ebnn_window *g, int32_t sc, int32_t sh, int32_t sw,
+                             int32_t oh, int32_t ow, float *p)
+{
+    const int32_t ih0 = oh * g->stride_h - g->pad_top, iw0 = ow * g->stride_w - g->pad_left;
+    const int32_t c_n = g->in_c, dh = g->dil_h * sh, dw = g->dil_w * sw;
+    int32_t i, j, c;
+    if (ebnn_fconv_inside(g, oh, ow)) {
+        const float *row = in + ih0 * sh + iw0 * sw;
+        for (i = 0; i < g->k_h; i++, row += dh) {
+            const float *px = row;
+            for (j = 0; j < g->k_w; j++, px += dw) {
+                if (c_n == 1) {
+                    *p++ = *px;
+                } else {
+                    for (c = 0; c < c_n; c++) {
+                        *p++ = px[c * sc];
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for (i = 0; i < g->k_h; i++) {
+        const int32_t ih = ih0 + i * g->dil_h;
+        for (j = 0; j < g->k_w; j++) {
+            const int32_t iw = iw0 + j * g->dil_w;
+            const int32_t inside = ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w;
+            for (c = 0; c < c_n; c++) {
+                *p++ = inside ? in[c * sc + ih * sh + iw * sw] : 0.0f;
+            }
+        }
+    }
+}
+
+static float ebnn_fconv_dot(const float *p, const float *w, int32_t k)
+{
+    float acc = 0.0f;
+    int32_t i;
+    for (i = 0; i < k; i++) {
+        acc += p[i] * w[i];
+    }
+    return acc;
+}
+
+/* Two pixels' dot products with one weight row: each weight is loaded once. */
+static void ebnn_fconv_dot2(const float *p, const float *q, const float *w, int32_t k, float *a, float *b)
+{
+    float x = 0.0f, y = 0.0f;
+    int32_t i;
+    for (i = 0; i < k; i++) {
+        const float wi = w[i];
+        x += p[i] * wi;
+        y += q[i] * wi;
+    }
+    *a = x;
+    *b = y;
+}
+
+/* acc = the dot of locals P0..P8 with W[0..8], in order from +0 (no FMA: -ffp-contract=off) */
+#define EBNN_DOT9(acc, P, W)                                                                                           \
+    acc = 0.0f;                                                                                                        \
+    acc += P##0 * W[0];                                                                                                \
+    acc += P##1 * W[1];                                                                                                \
+    acc += P##2 * W[2];                                                                                                \
+    acc += P##3 * W[3];                                                                                                \
+    acc += P##4 * W[4];                                                                                                \
+    acc += P##5 * W[5];                                                                                                \
+    acc += P##6 * W[6];                                                                                                \
+    acc += P##7 * W[7];                                                                                                \
+    acc += P##8 * W[8]
+
+#define EBNN_MASK(n) ((n) == 32 ? 0xFFFFFFFFu : (1u << (n)) - 1u)
+
+/* Bits of pixels p and q (q may be null: one pixel) from their patches, 32 channels a word.
+ * A 3x3 single-channel window (cs > 0) is read from tap (i, j) at p[i * rs + j * cs], in place
+ * or from a patch. */
+static void ebnn_fconv_pair(const float *p, const float *q, int32_t rs, int32_t cs, const float *w, int32_t k,
+                            int32_t m, const float *t, uint32_t flip, uint32_t *out_p, uint32_t *out_q)
+{
+    int32_t oc0;
+    for (oc0 = 0; oc0 < m; oc0 += 32) {
+        const int32_t n = m - oc0 < 32 ? m - oc0 : 32;
+        const float *wr = w + oc0 * k, *tr = t + oc0, *te = tr + n;
+        uint32_t bits_p = 0u, bits_q = 0u, bit = 1u;
+        if (cs > 0 && q) {
+            /* both windows in registers across the channels; each weight loaded once */
+            const float *p1r = p + rs, *p2r = p1r + rs, *q1r = q + rs, *q2r = q1r + rs;
+            const float p0 = p[0], p1 = p[cs], p2 = p[2 * cs], p3 = p1r[0], p4 = p1r[cs], p5 = p1r[2 * cs];
+            const float p6 = p2r[0], p7 = p2r[cs], p8 = p2r[2 * cs];
+            const float q0 = q[0], q1 = q[cs], q2 = q[2 * cs], q3 = q1r[0], q4 = q1r[cs], q5 = q1r[2 * cs];
+            const float q6 = q2r[0], q7 = q2r[cs], q8 = q2r[2 * cs];
+            for (; tr < te; tr++, wr += 9, bit <<= 1) {
+                float u, v;
+                EBNN_DOT9(u, p, wr);
+                EBNN_DOT9(v, q, wr);
+                if (u >= *tr) {
+                    bits_p |= bit;
+                }
+                if (v >= *tr) {
+                    bits_q |= bit;
+                }
+            }
+        } else if (q) {
+            for (; tr < te; tr++, wr += k, bit <<= 1) {
+                float u, v;
+                ebnn_fconv_dot2(p, q, wr, k, &u, &v);
+                if (u >= *tr) {
+                    bits_p |= bit;
+                }
+                if (v >= *tr) {
+                    bits_q |= bit;
+                }
+            }
+        } else {
+            for (; tr < te; tr++, wr += k, bit <<= 1) {
+                if (ebnn_fconv_dot(p, wr, k) >= *tr) {
+                    bits_p |= bit;
+                }
+            }
+        }
+        out_p[oc0 >> 5] = (bits_p ^ flip) & EBNN_MASK(n);
+        if (q) {
+            out_q[oc0 >> 5] = (bits_q ^ flip) & EBNN_MASK(n);
+        }
+    }
+}
+
+/* Bits of four horizontally adjacent pixels of a 3x3 single-channel convolution with unit
+ * horizontal stride and no dilation: their 3x6 input region x (tap (r, c) at x[r * rs + c * cs],
+ * in place or a zero-padded copy) in registers across the channels, each weight loaded once
+ * for the four.  out: the first pixel's words; the next ones follow every wc words. */
+static void ebnn_fconv_row4(const float *x, int32_t rs, int32_t cs, const float *w, int32_t m, const float *t,
+                            uint32_t flip, uint32_t *out, int32_t wc)
+{
+    const float *x1 = x + rs, *x2 = x1 + rs;
+    const float x00 = x[0], x01 = x[1 * cs], x02 = x[2 * cs], x03 = x[3 * cs], x04 = x[4 * cs], x05 = x[5 * cs];
+    const float x10 = x1[0], x11 = x1[1 * cs], x12 = x1[2 * cs], x13 = x1[3 * cs], x14 = x1[4 * cs], x15 = x1[5 * cs];
+    const float x20 = x2[0], x21 = x2[1 * cs], x22 = x2[2 * cs], x23 = x2[3 * cs], x24 = x2[4 * cs], x25 = x2[5 * cs];
+    int32_t oc0;
+    for (oc0 = 0; oc0 < m; oc0 += 32) {
+        const int32_t n = m - oc0 < 32 ? m - oc0 : 32;
+        const float *wr = w + oc0 * 9, *tr = t + oc0, *te = tr + n;
+        uint32_t b0 = 0u, b1 = 0u, b2 = 0u, b3 = 0u, bit = 1u;
+        for (; tr < te; tr++, wr += 9, bit <<= 1) {
+            const float tv = *tr;
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, wv;
+            wv = wr[0];
+            a0 += x00 * wv; a1 += x01 * wv; a2 += x02 * wv; a3 += x03 * wv;
+            wv = wr[1];
+            a0 += x01 * wv; a1 += x02 * wv; a2 += x03 * wv; a3 += x04 * wv;
+            wv = wr[2];
+            a0 += x02 * wv; a1 += x03 * wv; a2 += x04 * wv; a3 += x05 * wv;
+            wv = wr[3];
+            a0 += x10 * wv; a1 += x11 * wv; a2 += x12 * wv; a3 += x13 * wv;
+            wv = wr[4];
+            a0 += x11 * wv; a1 += x12 * wv; a2 += x13 * wv; a3 += x14 * wv;
+            wv = wr[5];
+            a0 += x12 * wv; a1 += x13 * wv; a2 += x14 * wv; a3 += x15 * wv;
+            wv = wr[6];
+            a0 += x20 * wv; a1 += x21 * wv; a2 += x22 * wv; a3 += x23 * wv;
+            wv = wr[7];
+            a0 += x21 * wv; a1 += x22 * wv; a2 += x23 * wv; a3 += x24 * wv;
+            wv = wr[8];
+            a0 += x22 * wv; a1 += x23 * wv; a2 += x24 * wv; a3 += x25 * wv;
+            b0 |= a0 >= tv ? bit : 0u;
+            b1 |= a1 >= tv ? bit : 0u;
+            b2 |= a2 >= tv ? bit : 0u;
+            b3 |= a3 >= tv ? bit : 0u;
+        }
+        b0 = (b0 ^ flip) & EBNN_MASK(n);
+        b1 = (b1 ^ flip) & EBNN_MASK(n);
+        b2 = (b2 ^ flip) & EBNN_MASK(n);
+        b3 = (b3 ^ flip) & EBNN_MASK(n);
+        out[oc0 >> 5] = b0;
+        out[wc + (oc0 >> 5)] = b1;
+        out[2 * wc + (oc0 >> 5)] = b2;
+        out[3 * wc + (oc0 >> 5)] = b3;
+    }
+}
+
+/* Bits of one pooled pixel: per channel the max over its nq conv patches (NaN never wins,
+ * as in ebnn_maxpool_f32), then the threshold. */
+static void ebnn_fconv_pooled(const float *p, int32_t nq, const float *w, int32_t k, int32_t m, const float *t,
+                              uint32_t flip, uint32_t *out)
+{
+    int32_t oc0, b, j;
+    for (oc0 = 0; oc0 < m; oc0 += 32) {
+        const int32_t n = m - oc0 < 32 ? m - oc0 : 32;
+        const float *wr = w + oc0 * k;
+        uint32_t bits = 0u;
+        for (b = 0; b < n; b++, wr += k) {
+            float best = -HUGE_VALF;
+            for (j = 0; j + 1 < nq; j += 2) {
+                float u, v;
+                ebnn_fconv_dot2(p + j * k, p + (j + 1) * k, wr, k, &u, &v);
+                best = u > best ? u : best;
+                best = v > best ? v : best;
+            }
+            if (j < nq) {
+                const float u = ebnn_fconv_dot(p + j * k, wr, k);
+                best = u > best ? u : best;
+            }
+            bits |= (uint32_t)(best >= t[oc0 + b]) << b;
+        }
+        out[oc0 >> 5] = (bits ^ flip) & EBNN_MASK(n);
+    }
+}
+
+/* The 3x6 input region of four adjacent pixels from (ih0, iw0), zeros outside the input. */
+static void ebnn_fconv_region(const float *in, const ebnn_window *g, int32_t sh, int32_t sw, int32_t ih0, int32_t iw0,
+                              float *p)
+{
+    int32_t r, c;
+    for (r = 0; r < 3; r++) {
+        const int32_t ih = ih0 + r * g->dil_h;
+        for (c = 0; c < 6; c++) {
+            const int32_t iw = iw0 + c;
+            *p++ = ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w ? in[ih * sh + iw * sw] : 0.0f;
+        }
+    }
+}
+
+/* Output row oh without a pool: four pixels at a time for a 3x3 single-channel window with
+ * unit horizontal stride, then two at a time (each weight loaded once for them). */
+static void ebnn_fconv_row(const float *in, const float *w, uint32_t *out, const ebnn_window *g, int32_t sc,
+                           int32_t sh, int32_t sw, const float *t, uint32_t flip, float *p, int32_t oh)
+{
+    const int32_t k = g->k_h * g->k_w * g->in_c, wc = EBNN_WORDS(g->out_c);
+    const int32_t k33 = g->k_h == 3 && g->k_w == 3 && g->in_c == 1;
+    const int32_t ih0 = oh * g->stride_h - g->pad_top;
+    int32_t ow = 0;
+    if (k33 && g->stride_w == 1 && g->dil_w == 1) {
+        for (; ow + 4 <= g->out_w; ow += 4, out += 4 * wc) {
+            const int32_t iw0 = ow - g->pad_left;
+            if (ebnn_fconv_inside(g, oh, ow) && ebnn_fconv_inside(g, oh, ow + 3)) {
+                ebnn_fconv_row4(in + ih0 * sh + iw0 * sw, g->dil_h * sh, sw, w, g->out_c, t, flip, out, wc);
+            } else { /* a border block: a zero-padded copy of its region */
+                ebnn_fconv_region(in, g, sh, sw, ih0, iw0, p);
+                ebnn_fconv_row4(p, 6, 1, w, g->out_c, t, flip, out, wc);
+            }
+        }
+    }
+    for (; ow < g->out_w; ow += 2, out += 2 * wc) {
+        const int32_t pair = ow + 1 < g->out_w;
+        if (k33 && pair && ebnn_fconv_inside(g, oh, ow) && ebnn_fconv_inside(g, oh, ow + 1)) {
+            /* interior 3x3 windows of one channel: read in place, no copy, no checks */
+            const float *a = in + ih0 * sh + (ow * g->stride_w - g->pad_left) * sw;
+            ebnn_fconv_pair(a, a + g->stride_w * sw, g->dil_h * sh, g->dil_w * sw, w, k, g->out_c, t, flip, out,
+                            out + wc);
+        } else {
+            ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow, p);
+            if (pair) {
+                ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow + 1, p + k);
+            }
+            ebnn_fconv_pair(p, pair ? p + k : (const float *)0, 3, k33, w, k, g->out_c, t, flip, out, out + wc);
+        }
+    }
+}
+
+void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebnn_window *g,
+                       int32_t sc, int32_t sh, int32_t sw, const int32_t *pool, const float *t, int32_t invert,
+                       uint32_t *scratch, int32_t scratch_words)
+{
+    const int32_t k = g->k_h * g->k_w * g->in_c, wc = EBNN_WORDS(g->out_c);
+    const uint32_t flip = invert ? 0u : 0xFFFFFFFFu;
+    float *p = (float *)scratch;
+    int32_t ph, pw, qi, qj;
+    (void)scratch_words;
+    if (!pool) {
+        for (ph = 0; ph < g->out_h; ph++) {
+            ebnn_fconv_row(in, w, out + ph * g->out_w * wc, g, sc, sh, sw, t, flip, p, ph);
+        }
+        return;
+    }
+    for (ph = 0; ph < pool[8]; ph++) {
+        for (pw = 0; pw < pool[9]; pw++, out += wc) {
+            int32_t nq = 0;
+            for (qi = 0; qi < pool[0]; qi++) {
+                const int32_t oh = ph * pool[2] - pool[4] + qi * pool[6];
+                for (qj = 0; qj < pool[1]; qj++) {
+                    const int32_t ow = pw * pool[3] - pool[5] + qj * pool[7];
+                    if (oh >= 0 && oh < g->out_h && ow >= 0 && ow < g->out_w) {
+                        ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow, p + nq * k);
+                        nq++;
+                    }
+                }
+            }
+            ebnn_fconv_pooled(p, nq, w, k, g->out_c, t, flip, out);
+        }
+    }
+}
+
+void ebnn_dense_f32_bin(const float *in, const float *w, uint32_t *out, int32_t k, int32_t n, const float *t,
+                        int32_t invert)
+{
+    const uint32_t flip = invert ? 0u : 0xFFFFFFFFu;
+    int32_t o0, b;
+    for (o0 = 0; o0 < n; o0 += 32, out++) {
+        const int32_t m = n - o0 < 32 ? n - o0 : 32;
+        uint32_t bits = 0u;
+        for (b = 0; b < m; b++, w += k) {
+            bits |= (uint32_t)(ebnn_fconv_dot(in, w, k) >= t[o0 + b]) << b;
+        }
+        *out = (bits ^ flip) & EBNN_MASK(m);
+    }
+}

@@ -1,0 +1,22 @@
+/* Real-valued first layers that write bits: a float convolution or dense layer fused with
+ * an optional max-pool and a folded BatchNorm + sign (one float32 threshold per channel). */
+#ifndef EBNN_FCONV_H
+#define EBNN_FCONV_H
+
+#include "ebnn_kernels.h"
+
+/* Float convolution reading input element (c, h, w) at in[c*sc + h*sh + w*sw]; weights
+ * [Cout][kh][kw][Cin] (taps, then input channels: the reference's summation order); then,
+ * when pool is not null, the max over the pool window {k_h, k_w, stride_h, stride_w,
+ * pad_top, pad_left, dil_h, dil_w, out_h, out_w} of conv pixels; bit 0 (+1) where the value
+ * is >= t[channel], swapped when invert.  Output NHWC bits.  scratch: k_h*k_w*Cin floats
+ * per pool tap, or two windows without a pool (the windows' inputs, zeros for padded taps). */
+void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebnn_window *g,
+                       int32_t sc, int32_t sh, int32_t sw, const int32_t *pool, const float *t, int32_t invert,
+                       uint32_t *scratch, int32_t scratch_words);
+
+/* Float dense, out bit o = 0 (+1) where sum_i in[i] * w[o * k + i] >= t[o], swapped when invert. */
+void ebnn_dense_f32_bin(const float *in, const float *w, uint32_t *out, int32_t k, int32_t n, const float *t,
+                        int32_t invert);
+
+#endif
