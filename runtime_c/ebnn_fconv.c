@@ -198,10 +198,11 @@ static void ebnn_fconv_row4(const float *x, int32_t rs, int32_t cs, const float 
     }
 }
 
-/* Bits of one pooled pixel: per channel the max over its nq conv patches (NaN never wins,
- * as in ebnn_maxpool_f32), then the threshold. */
-static void ebnn_fconv_pooled(const float *p, int32_t nq, const float *w, int32_t k, int32_t m, const float *t,
-                              uint32_t flip, uint32_t *out)
+/* Bits of one output pixel from its nq conv patches, any window: per channel the value (or
+ * when pooled the max over the patches, the min for a negated channel: NaN never wins, as in
+ * ebnn_maxpool_f32), then t <= v (and v <= hi when hi is not null). */
+static void ebnn_fconv_general(const float *p, int32_t nq, int32_t pooled, const float *w, int32_t k, int32_t m,
+                               const float *t, const float *hi, const uint32_t *neg, uint32_t flip, uint32_t *out)
 {
     int32_t oc0, b, j;
     for (oc0 = 0; oc0 < m; oc0 += 32) {
@@ -209,18 +210,17 @@ static void ebnn_fconv_pooled(const float *p, int32_t nq, const float *w, int32_
         const float *wr = w + oc0 * k;
         uint32_t bits = 0u;
         for (b = 0; b < n; b++, wr += k) {
-            float best = -HUGE_VALF;
-            for (j = 0; j + 1 < nq; j += 2) {
-                float u, v;
-                ebnn_fconv_dot2(p + j * k, p + (j + 1) * k, wr, k, &u, &v);
-                best = u > best ? u : best;
-                best = v > best ? v : best;
+            const int32_t oc = oc0 + b, use_min = neg != 0 && ((neg[oc >> 5] >> (oc & 31)) & 1u);
+            float v = pooled ? (use_min ? HUGE_VALF : -HUGE_VALF) : ebnn_fconv_dot(p, wr, k);
+            for (j = 0; pooled && j < nq; j++) {
+                const float d = ebnn_fconv_dot(p + j * k, wr, k);
+                if (use_min ? d < v : d > v) {
+                    v = d;
+                }
             }
-            if (j < nq) {
-                const float u = ebnn_fconv_dot(p + j * k, wr, k);
-                best = u > best ? u : best;
+            if (v >= t[oc] && (hi == 0 || v <= hi[oc])) {
+                bits |= 1u << b;
             }
-            bits |= (uint32_t)(best >= t[oc0 + b]) << b;
         }
         out[oc0 >> 5] = (bits ^ flip) & EBNN_MASK(n);
     }
@@ -278,49 +278,41 @@ static void ebnn_fconv_row(const float *in, const float *w, uint32_t *out, const
 }
 
 void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebnn_window *g,
-                       int32_t sc, int32_t sh, int32_t sw, const int32_t *pool, const float *t, int32_t invert,
-                       uint32_t *scratch, int32_t scratch_words)
+                       int32_t sc, int32_t sh, int32_t sw, const int32_t *pool, const float *t, const float *hi,
+                       const uint32_t *neg, int32_t invert, uint32_t *scratch, int32_t scratch_words)
 {
     const int32_t k = g->k_h * g->k_w * g->in_c, wc = EBNN_WORDS(g->out_c);
+    const int32_t hp = pool ? pool[8] : g->out_h, wp = pool ? pool[9] : g->out_w;
     const uint32_t flip = invert ? 0u : 0xFFFFFFFFu;
     float *p = (float *)scratch;
     int32_t ph, pw, qi, qj;
     (void)scratch_words;
-    if (!pool) {
+    if (!pool && !hi) { /* one comparison per channel: the fast rows */
         for (ph = 0; ph < g->out_h; ph++) {
             ebnn_fconv_row(in, w, out + ph * g->out_w * wc, g, sc, sh, sw, t, flip, p, ph);
         }
         return;
     }
-    for (ph = 0; ph < pool[8]; ph++) {
-        for (pw = 0; pw < pool[9]; pw++, out += wc) {
+    for (ph = 0; ph < hp; ph++) {
+        for (pw = 0; pw < wp; pw++, out += wc) {
             int32_t nq = 0;
-            for (qi = 0; qi < pool[0]; qi++) {
-                const int32_t oh = ph * pool[2] - pool[4] + qi * pool[6];
-                for (qj = 0; qj < pool[1]; qj++) {
-                    const int32_t ow = pw * pool[3] - pool[5] + qj * pool[7];
+            for (qi = 0; pool ? qi < pool[0] : qi < 1; qi++) {
+                const int32_t oh = pool ? ph * pool[2] - pool[4] + qi * pool[6] : ph;
+                for (qj = 0; pool ? qj < pool[1] : qj < 1; qj++) {
+                    const int32_t ow = pool ? pw * pool[3] - pool[5] + qj * pool[7] : pw;
                     if (oh >= 0 && oh < g->out_h && ow >= 0 && ow < g->out_w) {
                         ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow, p + nq * k);
                         nq++;
                     }
                 }
             }
-            ebnn_fconv_pooled(p, nq, w, k, g->out_c, t, flip, out);
+            ebnn_fconv_general(p, nq, pool != 0, w, k, g->out_c, t, hi, neg, flip, out);
         }
     }
 }
 
 void ebnn_dense_f32_bin(const float *in, const float *w, uint32_t *out, int32_t k, int32_t n, const float *t,
-                        int32_t invert)
+                        const float *hi, int32_t invert)
 {
-    const uint32_t flip = invert ? 0u : 0xFFFFFFFFu;
-    int32_t o0, b;
-    for (o0 = 0; o0 < n; o0 += 32, out++) {
-        const int32_t m = n - o0 < 32 ? n - o0 : 32;
-        uint32_t bits = 0u;
-        for (b = 0; b < m; b++, w += k) {
-            bits |= (uint32_t)(ebnn_fconv_dot(in, w, k) >= t[o0 + b]) << b;
-        }
-        *out = (bits ^ flip) & EBNN_MASK(m);
-    }
+    ebnn_fconv_general(in, 1, 0, w, k, n, t, hi, (const uint32_t *)0, invert ? 0u : 0xFFFFFFFFu, out);
 }

@@ -32,11 +32,12 @@ class Conv(WindowOp):
         wt = graph.consts[op.attrs["weight"]]  # (M, C, kh, kw)
         ho, wo, m = graph.tensors[op.result].shape
         acc = np.zeros((len(x), ho, wo, m), np.float32)
-        for t, (ih, iw, valid) in enumerate(taps(op)):
-            i, j = divmod(t, op.attrs["kernel"][1])
-            for ic in range(c):
-                term = xl[:, ic, ih, iw][..., None] * wt[None, None, None, :, ic, i, j]
-                acc = np.where(valid[None, :, :, None], (acc + term).astype(np.float32), acc)
+        with np.errstate(all="ignore"):  # infinities and NaN as the C computes them
+            for t, (ih, iw, valid) in enumerate(taps(op)):
+                i, j = divmod(t, op.attrs["kernel"][1])
+                for ic in range(c):
+                    term = xl[:, ic, ih, iw][..., None] * wt[None, None, None, :, ic, i, j]
+                    acc = np.where(valid[None, :, :, None], (acc + term).astype(np.float32), acc)
         return acc.reshape(len(x), -1)
 
     def absorbs(self, graph, op, epilogue, optimized):
@@ -54,7 +55,8 @@ class Conv(WindowOp):
     def c_call(self, em, op):
         sc, sh, sw = op.attrs["strides_in"]
         if op.attrs["c_kernel"] == real_bits.BITS.name:
-            w = em.const(em.p + "_w", "float", em.graph.consts[op.attrs["weight"]].transpose(0, 2, 3, 1))
+            w = real_bits.signed_weights(em.graph, op, em.graph.consts[op.attrs["weight"]].transpose(0, 2, 3, 1))
+            w = em.const(em.p + "_w", "float", w)
             return (f"ebnn_conv_f32_bin({em.src(op)}, {w}, {em.dst(op)}, {self.window(em, op)}, {sc}, {sh}, {sw}, "
                     f"{real_bits.pool_args(em, op)}, {real_bits.binarizer_args(em, op)}, {em.scratch(op)})")
         w = em.const(em.p + "_w", "float", em.graph.consts[op.attrs["weight"]])

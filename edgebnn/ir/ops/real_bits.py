@@ -1,32 +1,40 @@
 """A real-valued layer (``conv``, ``dense``) whose float output only feeds a binarizer: its
-kernel (runtime_c/ebnn_fconv.c) computes the BatchNorm + sign as one float32 threshold per
-channel (``binarize``'s folded threshold, exact for every float32) and writes the bits, so
-the float map never exists.  A float max-pool between them is fused too: the kernel takes
-the max of the conv values over the pool window, exactly as ``ebnn_maxpool_f32`` does,
-before comparing (pooling commutes with the monotone threshold, but NaN and -0 are then
-handled exactly as in the unfused graph)."""
+kernel (runtime_c/ebnn_fconv.c) computes the binarizer's chain and comparison as one float32
+comparison per channel (ir/directed_threshold.py, exact for every float32) and writes the
+bits, so the float map never exists.  A falling channel (negative BatchNorm gamma) has its
+weights and threshold negated; a float max-pool between them is fused too: the kernel takes
+the max of the values over the pool window (the min for a negated channel) exactly as
+``ebnn_maxpool_f32`` skips NaN, then compares."""
 from __future__ import annotations
 
 import numpy as np
 
+from ..bits import pack
 from ..graph import Graph, Op
 from .base import Kernel
-from .binarize import folded
+from ..directed_threshold import fold_directed
 
 # the fused kernel: optimised, and it only runs with a binarizer as its last epilogue
 BITS = Kernel("bits", optimized=True, epilogues=("maxpool", "binarize"), plain=False)
 
 
 def channel_thresholds(graph: Graph, binarize: Op):
-    """(thresholds float32 (channels,), invert) of a binarizer whose chain folds to one
-    threshold per channel shared by every pixel, else None."""
-    out = graph.tensors[binarize.outputs[0]]
-    fold = folded(graph, binarize)
-    if fold is None or fold[1]:
+    """(key float32, neg bool, finite_only bool, each (channels,)) of a binarizer whose fold
+    (``fold_directed``) is one per channel, shared by every pixel; else None."""
+    a, out = binarize.attrs, graph.tensors[binarize.outputs[0]]
+    fold = fold_directed(a["chain"], a["t"], a["cmp"], out.size)
+    if fold is None:
         return None
-    t = fold[0].reshape(out.rows, out.channels)
-    key = t.view(np.uint32)
-    return (t[0].copy(), fold[2]) if np.all(key == key[:1]) else None
+    per_pixel = [v.reshape(out.rows, out.channels) for v in (fold[0].view(np.uint32), fold[1], fold[2])]
+    if not all(np.all(v == v[:1]) for v in per_pixel):
+        return None
+    return tuple(v[:out.channels].copy() for v in fold)
+
+
+def signed_weights(graph: Graph, op: Op, w: np.ndarray) -> np.ndarray:
+    """Output-channel-major weights with the falling channels' rows negated."""
+    neg = channel_thresholds(graph, op.epilogues[-1])[1]
+    return np.where(neg.reshape((-1,) + (1,) * (w.ndim - 1)), -w, w).astype(np.float32)
 
 
 def absorbs(graph: Graph, op: Op, epilogue: Op, pool: bool) -> bool:
@@ -46,10 +54,19 @@ def pool_of(op: Op):
     return next((e for e in op.epilogues if e.kind == "maxpool"), None)
 
 
-def binarizer_args(em, op: Op) -> str:
-    """The thresholds and invert flag the fused kernel takes for its binarizer."""
-    t, invert = channel_thresholds(em.graph, op.epilogues[-1])
-    return f"{em.const(em.p + '_t', 'float', t)}, {int(invert)}"
+def binarizer_args(em, op: Op, pooled: bool = True) -> str:
+    """What the fused kernel takes for its binarizer: thresholds, upper bounds (FLT_MAX for
+    the channels true on finite values only, a null pointer when there are none), the negated
+    channels' bits (a null pointer when there are none; only a kernel that pools takes them)
+    and the invert flag."""
+    key, neg, finite_only = channel_thresholds(em.graph, op.epilogues[-1])
+    hi = "(const float *)0"
+    if finite_only.any():
+        hi = em.const(em.p + "_hi", "float", np.where(finite_only, np.finfo(np.float32).max, np.inf).astype(np.float32))
+    negs = ""
+    if pooled:
+        negs = ", " + (em.const(em.p + "_neg", "uint32_t", pack(neg)) if neg.any() else "(const uint32_t *)0")
+    return f"{em.const(em.p + '_t', 'float', key)}, {hi}{negs}, {int(op.epilogues[-1].attrs['invert'])}"
 
 
 def pool_args(em, op: Op) -> str:
