@@ -10,6 +10,9 @@
 
 #include "ebnn_fconv.h"
 
+/* Windows of up to this many values are done four pixels at a time (scratch: 4 windows). */
+#define EBNN_FCONV_QUAD 64
+
 /* Whether every tap of conv pixel (oh, ow)'s window is inside the input. */
 static int32_t ebnn_fconv_inside(const ebnn_window *g, int32_t oh, int32_t ow)
 {
@@ -17,9 +20,10 @@ static int32_t ebnn_fconv_inside(const ebnn_window *g, int32_t oh, int32_t ow)
     return ih0 >= 0 && iw0 >= 0 && ih0 + (g->k_h - 1) * g->dil_h < g->in_h && iw0 + (g->k_w - 1) * g->dil_w < g->in_w;
 }
 
-/* The window of conv pixel (oh, ow) into p: kh*kw*Cin floats, taps then channels. */
+/* The window of conv pixel (oh, ow) into p, every step-th float: kh*kw*Cin values, taps
+ * then channels. */
 static void ebnn_fconv_patch(const float *in, const ebnn_window *g, int32_t sc, int32_t sh, int32_t sw,
-                             int32_t oh, int32_t ow, float *p)
+                             int32_t oh, int32_t ow, float *p, int32_t step)
 {
     const int32_t ih0 = oh * g->stride_h - g->pad_top, iw0 = ow * g->stride_w - g->pad_left;
     const int32_t c_n = g->in_c, dh = g->dil_h * sh, dw = g->dil_w * sw;
@@ -29,12 +33,8 @@ static void ebnn_fconv_patch(const float *in, const ebnn_window *g, int32_t sc, 
         for (i = 0; i < g->k_h; i++, row += dh) {
             const float *px = row;
             for (j = 0; j < g->k_w; j++, px += dw) {
-                if (c_n == 1) {
-                    *p++ = *px;
-                } else {
-                    for (c = 0; c < c_n; c++) {
-                        *p++ = px[c * sc];
-                    }
+                for (c = 0; c < c_n; c++, p += step) {
+                    *p = px[c * sc];
                 }
             }
         }
@@ -45,8 +45,8 @@ static void ebnn_fconv_patch(const float *in, const ebnn_window *g, int32_t sc, 
         for (j = 0; j < g->k_w; j++) {
             const int32_t iw = iw0 + j * g->dil_w;
             const int32_t inside = ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w;
-            for (c = 0; c < c_n; c++) {
-                *p++ = inside ? in[c * sc + ih * sh + iw * sw] : 0.0f;
+            for (c = 0; c < c_n; c++, p += step) {
+                *p = inside ? in[c * sc + ih * sh + iw * sw] : 0.0f;
             }
         }
     }
@@ -198,11 +198,103 @@ static void ebnn_fconv_row4(const float *x, int32_t rs, int32_t cs, const float 
     }
 }
 
-/* Bits of one output pixel from its nq conv patches, any window: per channel the value (or
- * when pooled the max over the patches, the min for a negated channel: NaN never wins, as in
- * ebnn_maxpool_f32), then t <= v (and v <= hi when hi is not null). */
+/* Bits of four pixels of any window from their interleaved patches (value i of pixel j at
+ * p[4 * i + j]), each weight loaded once for the four; pixel j's words at out + j * wc. */
+static void ebnn_fconv_quad(const float *p, const float *w, int32_t k, int32_t m, const float *t, uint32_t flip,
+                            uint32_t *out, int32_t wc)
+{
+    int32_t oc0, i;
+    for (oc0 = 0; oc0 < m; oc0 += 32) {
+        const int32_t n = m - oc0 < 32 ? m - oc0 : 32;
+        const float *wr = w + oc0 * k, *tr = t + oc0, *te = tr + n;
+        uint32_t b0 = 0u, b1 = 0u, b2 = 0u, b3 = 0u, bit = 1u;
+        for (; tr < te; tr++, wr += k, bit <<= 1) {
+            const float *q = p;
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            for (i = 0; i + 1 < k; i += 2, q += 8) { /* two taps an iteration, in order */
+                const float u = wr[i], v = wr[i + 1];
+                a0 += q[0] * u;
+                a1 += q[1] * u;
+                a2 += q[2] * u;
+                a3 += q[3] * u;
+                a0 += q[4] * v;
+                a1 += q[5] * v;
+                a2 += q[6] * v;
+                a3 += q[7] * v;
+            }
+            if (i < k) {
+                const float u = wr[i];
+                a0 += q[0] * u;
+                a1 += q[1] * u;
+                a2 += q[2] * u;
+                a3 += q[3] * u;
+            }
+            b0 |= a0 >= *tr ? bit : 0u;
+            b1 |= a1 >= *tr ? bit : 0u;
+            b2 |= a2 >= *tr ? bit : 0u;
+            b3 |= a3 >= *tr ? bit : 0u;
+        }
+        out[oc0 >> 5] = (b0 ^ flip) & EBNN_MASK(n);
+        out[wc + (oc0 >> 5)] = (b1 ^ flip) & EBNN_MASK(n);
+        out[2 * wc + (oc0 >> 5)] = (b2 ^ flip) & EBNN_MASK(n);
+        out[3 * wc + (oc0 >> 5)] = (b3 ^ flip) & EBNN_MASK(n);
+    }
+}
+
+/* Bits of one output pixel of a 3x3 single-channel convolution (unit stride, no dilation)
+ * max-pooled 2x2: its four conv pixels' 4x4 input region x (tap (r, c) at x[r * rs + c * cs],
+ * in place or a zero-padded copy) in registers across the channels, each weight loaded once
+ * for the four; the max (NaN never wins, as in ebnn_maxpool_f32) times sgn, then t <= v. */
+static void ebnn_fconv_pool4(const float *x, int32_t rs, int32_t cs, const float *w, int32_t m, const float *t,
+                             const float *sgn, uint32_t flip, uint32_t *out)
+{
+    const float *x1 = x + rs, *x2 = x1 + rs, *x3 = x2 + rs;
+    const float x00 = x[0], x01 = x[1 * cs], x02 = x[2 * cs], x03 = x[3 * cs];
+    const float x10 = x1[0], x11 = x1[1 * cs], x12 = x1[2 * cs], x13 = x1[3 * cs];
+    const float x20 = x2[0], x21 = x2[1 * cs], x22 = x2[2 * cs], x23 = x2[3 * cs];
+    const float x30 = x3[0], x31 = x3[1 * cs], x32 = x3[2 * cs], x33 = x3[3 * cs];
+    int32_t oc0;
+    for (oc0 = 0; oc0 < m; oc0 += 32) {
+        const int32_t n = m - oc0 < 32 ? m - oc0 : 32;
+        const float *wr = w + oc0 * 9, *tr = t + oc0, *te = tr + n, *sr = sgn + oc0;
+        uint32_t bits = 0u, bit = 1u;
+        for (; tr < te; tr++, sr++, wr += 9, bit <<= 1) {
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, v = -HUGE_VALF, wv;
+            wv = wr[0];
+            a0 += x00 * wv; a1 += x01 * wv; a2 += x10 * wv; a3 += x11 * wv;
+            wv = wr[1];
+            a0 += x01 * wv; a1 += x02 * wv; a2 += x11 * wv; a3 += x12 * wv;
+            wv = wr[2];
+            a0 += x02 * wv; a1 += x03 * wv; a2 += x12 * wv; a3 += x13 * wv;
+            wv = wr[3];
+            a0 += x10 * wv; a1 += x11 * wv; a2 += x20 * wv; a3 += x21 * wv;
+            wv = wr[4];
+            a0 += x11 * wv; a1 += x12 * wv; a2 += x21 * wv; a3 += x22 * wv;
+            wv = wr[5];
+            a0 += x12 * wv; a1 += x13 * wv; a2 += x22 * wv; a3 += x23 * wv;
+            wv = wr[6];
+            a0 += x20 * wv; a1 += x21 * wv; a2 += x30 * wv; a3 += x31 * wv;
+            wv = wr[7];
+            a0 += x21 * wv; a1 += x22 * wv; a2 += x31 * wv; a3 += x32 * wv;
+            wv = wr[8];
+            a0 += x22 * wv; a1 += x23 * wv; a2 += x32 * wv; a3 += x33 * wv;
+            v = a0 > v ? a0 : v;
+            v = a1 > v ? a1 : v;
+            v = a2 > v ? a2 : v;
+            v = a3 > v ? a3 : v;
+            if (v * *sr >= *tr) {
+                bits |= bit;
+            }
+        }
+        out[oc0 >> 5] = (bits ^ flip) & EBNN_MASK(n);
+    }
+}
+
+/* Bits of one output pixel from its nq conv patches, any window: per channel the value, or
+ * when pooled the max over the patches (NaN never wins, as in ebnn_maxpool_f32) times
+ * sgn[channel]; then t <= v (and v <= hi when hi is not null). */
 static void ebnn_fconv_general(const float *p, int32_t nq, int32_t pooled, const float *w, int32_t k, int32_t m,
-                               const float *t, const float *hi, const uint32_t *neg, uint32_t flip, uint32_t *out)
+                               const float *t, const float *hi, const float *sgn, uint32_t flip, uint32_t *out)
 {
     int32_t oc0, b, j;
     for (oc0 = 0; oc0 < m; oc0 += 32) {
@@ -210,13 +302,16 @@ static void ebnn_fconv_general(const float *p, int32_t nq, int32_t pooled, const
         const float *wr = w + oc0 * k;
         uint32_t bits = 0u;
         for (b = 0; b < n; b++, wr += k) {
-            const int32_t oc = oc0 + b, use_min = neg != 0 && ((neg[oc >> 5] >> (oc & 31)) & 1u);
-            float v = pooled ? (use_min ? HUGE_VALF : -HUGE_VALF) : ebnn_fconv_dot(p, wr, k);
+            const int32_t oc = oc0 + b;
+            float v = pooled ? -HUGE_VALF : ebnn_fconv_dot(p, wr, k);
             for (j = 0; pooled && j < nq; j++) {
                 const float d = ebnn_fconv_dot(p + j * k, wr, k);
-                if (use_min ? d < v : d > v) {
+                if (d > v) {
                     v = d;
                 }
+            }
+            if (sgn) {
+                v *= sgn[oc];
             }
             if (v >= t[oc] && (hi == 0 || v <= hi[oc])) {
                 bits |= 1u << b;
@@ -226,14 +321,14 @@ static void ebnn_fconv_general(const float *p, int32_t nq, int32_t pooled, const
     }
 }
 
-/* The 3x6 input region of four adjacent pixels from (ih0, iw0), zeros outside the input. */
+/* The rows x cols input region from (ih0, iw0) (rows dil_h apart), zeros outside the input. */
 static void ebnn_fconv_region(const float *in, const ebnn_window *g, int32_t sh, int32_t sw, int32_t ih0, int32_t iw0,
-                              float *p)
+                              int32_t rows, int32_t cols, float *p)
 {
     int32_t r, c;
-    for (r = 0; r < 3; r++) {
+    for (r = 0; r < rows; r++) {
         const int32_t ih = ih0 + r * g->dil_h;
-        for (c = 0; c < 6; c++) {
+        for (c = 0; c < cols; c++) {
             const int32_t iw = iw0 + c;
             *p++ = ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w ? in[ih * sh + iw * sw] : 0.0f;
         }
@@ -255,10 +350,17 @@ static void ebnn_fconv_row(const float *in, const float *w, uint32_t *out, const
             if (ebnn_fconv_inside(g, oh, ow) && ebnn_fconv_inside(g, oh, ow + 3)) {
                 ebnn_fconv_row4(in + ih0 * sh + iw0 * sw, g->dil_h * sh, sw, w, g->out_c, t, flip, out, wc);
             } else { /* a border block: a zero-padded copy of its region */
-                ebnn_fconv_region(in, g, sh, sw, ih0, iw0, p);
+                ebnn_fconv_region(in, g, sh, sw, ih0, iw0, 3, 6, p);
                 ebnn_fconv_row4(p, 6, 1, w, g->out_c, t, flip, out, wc);
             }
         }
+    }
+    for (; !k33 && k <= EBNN_FCONV_QUAD && ow + 4 <= g->out_w; ow += 4, out += 4 * wc) {
+        int32_t j;
+        for (j = 0; j < 4; j++) { /* interleaved: the four values of a tap are adjacent */
+            ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow + j, p + j, 4);
+        }
+        ebnn_fconv_quad(p, w, k, g->out_c, t, flip, out, wc);
     }
     for (; ow < g->out_w; ow += 2, out += 2 * wc) {
         const int32_t pair = ow + 1 < g->out_w;
@@ -268,9 +370,9 @@ static void ebnn_fconv_row(const float *in, const float *w, uint32_t *out, const
             ebnn_fconv_pair(a, a + g->stride_w * sw, g->dil_h * sh, g->dil_w * sw, w, k, g->out_c, t, flip, out,
                             out + wc);
         } else {
-            ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow, p);
+            ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow, p, 1);
             if (pair) {
-                ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow + 1, p + k);
+                ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow + 1, p + k, 1);
             }
             ebnn_fconv_pair(p, pair ? p + k : (const float *)0, 3, k33, w, k, g->out_c, t, flip, out, out + wc);
         }
@@ -279,7 +381,7 @@ static void ebnn_fconv_row(const float *in, const float *w, uint32_t *out, const
 
 void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebnn_window *g,
                        int32_t sc, int32_t sh, int32_t sw, const int32_t *pool, const float *t, const float *hi,
-                       const uint32_t *neg, int32_t invert, uint32_t *scratch, int32_t scratch_words)
+                       const float *sgn, int32_t invert, uint32_t *scratch, int32_t scratch_words)
 {
     const int32_t k = g->k_h * g->k_w * g->in_c, wc = EBNN_WORDS(g->out_c);
     const int32_t hp = pool ? pool[8] : g->out_h, wp = pool ? pool[9] : g->out_w;
@@ -293,6 +395,23 @@ void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebn
         }
         return;
     }
+    if (pool && !hi && g->k_h == 3 && g->k_w == 3 && g->in_c == 1 && g->stride_h == 1 && g->stride_w == 1 &&
+        g->dil_h == 1 && g->dil_w == 1 && pool[0] == 2 && pool[1] == 2 && pool[2] == 2 && pool[3] == 2 &&
+        pool[4] == 0 && pool[5] == 0 && 2 * hp <= g->out_h && 2 * wp <= g->out_w) {
+        /* 3x3 conv + 2x2 max-pool: the four conv pixels at once from their 4x4 region */
+        for (ph = 0; ph < hp; ph++) {
+            for (pw = 0; pw < wp; pw++, out += wc) {
+                const int32_t ih0 = 2 * ph - g->pad_top, iw0 = 2 * pw - g->pad_left;
+                if (ebnn_fconv_inside(g, 2 * ph, 2 * pw) && ebnn_fconv_inside(g, 2 * ph + 1, 2 * pw + 1)) {
+                    ebnn_fconv_pool4(in + ih0 * sh + iw0 * sw, sh, sw, w, g->out_c, t, sgn, flip, out);
+                } else {
+                    ebnn_fconv_region(in, g, sh, sw, ih0, iw0, 4, 4, p);
+                    ebnn_fconv_pool4(p, 4, 1, w, g->out_c, t, sgn, flip, out);
+                }
+            }
+        }
+        return;
+    }
     for (ph = 0; ph < hp; ph++) {
         for (pw = 0; pw < wp; pw++, out += wc) {
             int32_t nq = 0;
@@ -301,12 +420,12 @@ void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebn
                 for (qj = 0; pool ? qj < pool[1] : qj < 1; qj++) {
                     const int32_t ow = pool ? pw * pool[3] - pool[5] + qj * pool[7] : pw;
                     if (oh >= 0 && oh < g->out_h && ow >= 0 && ow < g->out_w) {
-                        ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow, p + nq * k);
+                        ebnn_fconv_patch(in, g, sc, sh, sw, oh, ow, p + nq * k, 1);
                         nq++;
                     }
                 }
             }
-            ebnn_fconv_general(p, nq, pool != 0, w, k, g->out_c, t, hi, neg, flip, out);
+            ebnn_fconv_general(p, nq, pool != 0, w, k, g->out_c, t, hi, sgn, flip, out);
         }
     }
 }
@@ -314,5 +433,37 @@ void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebn
 void ebnn_dense_f32_bin(const float *in, const float *w, uint32_t *out, int32_t k, int32_t n, const float *t,
                         const float *hi, int32_t invert)
 {
-    ebnn_fconv_general(in, 1, 0, w, k, n, t, hi, (const uint32_t *)0, invert ? 0u : 0xFFFFFFFFu, out);
+    const uint32_t flip = invert ? 0u : 0xFFFFFFFFu;
+    uint32_t bits = 0u;
+    int32_t o = 0, b, i;
+    while (o < n) {
+        float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        const int32_t rows = n - o < 4 ? n - o : 4;
+        if (rows == 4) { /* four rows at a time: each input loaded once for them */
+            const float *w0 = w, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            for (i = 0; i < k; i++) {
+                const float x = in[i];
+                a0 += x * w0[i];
+                a1 += x * w1[i];
+                a2 += x * w2[i];
+                a3 += x * w3[i];
+            }
+            acc[0] = a0;
+            acc[1] = a1;
+            acc[2] = a2;
+            acc[3] = a3;
+        } else {
+            acc[0] = ebnn_fconv_dot(in, w, k);
+        }
+        for (b = 0; b < (rows == 4 ? 4 : 1); b++, o++, w += k) {
+            if (acc[b] >= t[o] && (hi == 0 || acc[b] <= hi[o])) {
+                bits |= 1u << (o & 31);
+            }
+            if ((o & 31) == 31 || o == n - 1) {
+                *out++ = (bits ^ flip) & EBNN_MASK((o & 31) + 1);
+                bits = 0u;
+            }
+        }
+    }
 }

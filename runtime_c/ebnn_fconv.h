@@ -8,13 +8,13 @@
 /* Float convolution reading input element (c, h, w) at in[c*sc + h*sh + w*sw]; weights
  * [Cout][kh][kw][Cin] (taps, then input channels: the reference's summation order); then,
  * when pool is not null, the max over the pool window {k_h, k_w, stride_h, stride_w,
- * pad_top, pad_left, dil_h, dil_w, out_h, out_w} of conv pixels (the min for the channels
- * set in neg, when not null); bit 0 (+1) where t[channel] <= value (and value <= hi[channel]
- * when hi is not null), swapped when invert.  Output NHWC bits.  scratch: k_h*k_w*Cin floats
+ * pad_top, pad_left, dil_h, dil_w, out_h, out_w} of conv pixels (NaN skipped, as in
+ * ebnn_maxpool_f32) times sgn[channel]; bit 0 (+1) where t[channel] <= value (and value <=
+ * hi[channel] when hi is not null), swapped when invert.  Output NHWC bits.  scratch: k_h*k_w*Cin floats
  * per pool tap, or max(two windows, 18) without a pool (zeros for padded taps). */
 void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebnn_window *g,
                        int32_t sc, int32_t sh, int32_t sw, const int32_t *pool, const float *t, const float *hi,
-                       const uint32_t *neg, int32_t invert, uint32_t *scratch, int32_t scratch_words);
+                       const float *sgn, int32_t invert, uint32_t *scratch, int32_t scratch_words);
 
 /* Float dense: out bit o = 0 (+1) where t[o] <= sum_i in[i] * w[o * k + i] (and the sum
  * <= hi[o] when hi is not null), swapped when invert. */

@@ -70,7 +70,21 @@ def _finish(g, x_shape, out, out_shape, pre) -> BuiltModel:
     graph = helper.make_graph(g.nodes, "first_layer", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
                               [helper.make_tensor_value_info(out, TensorProto.FLOAT, list(out_shape))], initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    return BuiltModel(model, "sign", tuple(x_shape), tuple(out_shape), presign=[pre])
+    # with non-dyadic inputs the float sums' rounding depends on their order
+    return BuiltModel(model, "sign", tuple(x_shape), tuple(out_shape), presign=[pre], order_dependent=[(pre, np.float32(0))])
+
+
+def random_first_layer(rng) -> BuiltModel:
+    """A random first layer of either kind (the sanitizer and fuzz sets)."""
+    if rng.random() < 0.2:
+        return first_dense(int(rng.integers(1 << 30)), int(rng.integers(1, 60)), int(rng.integers(1, 70)),
+                           zero_gamma=bool(rng.random() < 0.5))
+    k = int(rng.choice([1, 3, 3, 5]))
+    pad = int(rng.integers(0, k // 2 + 1))
+    hw = (int(rng.integers(k + 2, 14)), int(rng.integers(k + 2, 14)))
+    return first_conv(int(rng.integers(1 << 30)), c=int(rng.choice([1, 1, 3, 4])), m=int(rng.integers(1, 40)), hw=hw, k=k,
+                      stride=int(rng.choice([1, 1, 2])), pads=(pad,) * 4, pool=2 if rng.random() < 0.3 else None,
+                      zero_gamma=bool(rng.random() < 0.5), nhwc=bool(rng.random() < 0.2))
 
 
 def inputs(rng, built: BuiltModel, n: int) -> np.ndarray:

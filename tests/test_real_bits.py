@@ -52,9 +52,9 @@ def test_fused_conv_matches_onnxruntime_bit_for_bit(case):
     assert np.array_equal(y, edgebnn.reference(built.model).run(x).reshape(y.shape))
 
 
-@pytest.mark.parametrize("zero_gamma", [False, True])
-def test_fused_dense_matches_onnxruntime_bit_for_bit(zero_gamma):
-    built = first_dense(int(zero_gamma), zero_gamma=zero_gamma)
+@pytest.mark.parametrize("k,n,zero_gamma", [(20, 40, False), (20, 37, True), (33, 5, False), (9, 70, True)])
+def test_fused_dense_matches_onnxruntime_bit_for_bit(k, n, zero_gamma):
+    built = first_dense(n, k, n, zero_gamma=zero_gamma)
     x = inputs(np.random.default_rng(7), built, 16)
     compiled = edgebnn.compile(built.model, target="cortex-m4")
     assert _first_row(compiled) == ("dense", ["binarize"])

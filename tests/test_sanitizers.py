@@ -1,6 +1,7 @@
 """The emitted C under AddressSanitizer + UndefinedBehaviorSanitizer (issue 9).
 
-Random networks (binary MLPs of every exporter pattern, binary CNNs, and sparse binary
+Random networks (binary MLPs of every exporter pattern, binary CNNs, real first layers fused
+with their pool and BN + sign (first_layer_builders.py), and sparse binary
 networks of both forms: pruned {-s, 0, +s} and two-level {beta, alpha}) are compiled in this
 process and built by ``edgebnn.check.harness.sanitized_run``: a standalone executable that runs
 each input with exactly-sized heap buffers for the input, the output and the arena (filled
@@ -25,6 +26,7 @@ import pytest
 
 import edgebnn
 from cnn_builders import CNN_PATTERNS, build_cnn
+from first_layer_builders import random_first_layer
 from edgebnn.check import harness
 from edgebnn.ir.reference import Reference
 from onnx_builders import PATTERNS, build_mlp, for_onnxruntime
@@ -33,7 +35,7 @@ from sparse_builders import FORMS, build_sparse_cnn, build_sparse_mlp
 NETWORKS = int(os.environ.get("EDGEBNN_SANITIZE_NETWORKS", "200"))
 SEED = int(os.environ.get("EDGEBNN_SANITIZE_SEED", "909"))
 SUMMARY_LINES: list[str] = []
-KINDS = ("mlp", "mlp", "cnn", "cnn", "sparse_mlp", "sparse_cnn")
+KINDS = ("mlp", "mlp", "cnn", "cnn", "sparse_mlp", "sparse_cnn", "first_layer")
 
 
 def network(i: int):
@@ -51,6 +53,8 @@ def network(i: int):
                                n_convs=int(rng.randint(1, 3)), hw=(int(rng.choice([5, 7, 9])), int(rng.choice([5, 6, 8]))),
                                xnor_k=xnor_k, gap=not xnor_k and rng.rand() < 0.2)
     gen = np.random.default_rng([SEED, i])
+    if kind == "first_layer":  # a real conv or dense fused with its pool and BN + sign
+        return kind, random_first_layer(gen)
     form = FORMS[turn % len(FORMS)]
     density = float(gen.choice([0.0, 0.01, 0.05, 0.1, 0.3, 1.0]))
     if kind == "sparse_mlp":

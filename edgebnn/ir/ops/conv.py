@@ -13,6 +13,9 @@ from .base import PORTABLE, Kernel
 from .window import WindowOp, taps, valid_taps
 
 
+QUAD = 64  # EBNN_FCONV_QUAD in runtime_c/ebnn_fconv.c
+
+
 class Conv(WindowOp):
     kind = "conv"
     source = "ebnn_conv.c"
@@ -45,12 +48,15 @@ class Conv(WindowOp):
 
     def scratch_bytes(self, graph, op):
         """The bits kernel copies the windows of a border pixel pair or of a pool window's
-        conv pixels (zeros for padded taps), or the 3x6 region of four pixels of a 3x3 conv."""
+        conv pixels, of four pixels (windows of up to QUAD values) or two (zeros for padded
+        taps), or the 3x6 region of four pixels of a 3x3 conv."""
         if op.attrs["c_kernel"] != real_bits.BITS.name:
             return 0
         pool = real_bits.pool_of(op)
         window = op.attrs["in_chw"][0] * int(np.prod(op.attrs["kernel"]))
-        return 4 * window * int(np.prod(pool.attrs["kernel"])) if pool else 4 * max(2 * window, 18)
+        if pool:
+            return 4 * window * int(np.prod(pool.attrs["kernel"]))
+        return 4 * max(4 * window if window <= QUAD else 2 * window, 18)
 
     def c_call(self, em, op):
         sc, sh, sw = op.attrs["strides_in"]

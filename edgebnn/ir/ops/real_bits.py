@@ -1,15 +1,14 @@
 """A real-valued layer (``conv``, ``dense``) whose float output only feeds a binarizer: its
 kernel (runtime_c/ebnn_fconv.c) computes the binarizer's chain and comparison as one float32
 comparison per channel (ir/directed_threshold.py, exact for every float32) and writes the
-bits, so the float map never exists.  A falling channel (negative BatchNorm gamma) has its
-weights and threshold negated; a float max-pool between them is fused too: the kernel takes
-the max of the values over the pool window (the min for a negated channel) exactly as
-``ebnn_maxpool_f32`` skips NaN, then compares."""
+bits, so the float map never exists.  A falling channel (negative BatchNorm gamma) compares
+its negated value: its weights are negated, or, after a float max-pool (fused too: the kernel
+takes the max over the pool window exactly as ``ebnn_maxpool_f32`` does, NaN skipped), the
+pooled value is multiplied by -1."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..bits import pack
 from ..graph import Graph, Op
 from .base import Kernel
 from ..directed_threshold import fold_directed
@@ -32,8 +31,9 @@ def channel_thresholds(graph: Graph, binarize: Op):
 
 
 def signed_weights(graph: Graph, op: Op, w: np.ndarray) -> np.ndarray:
-    """Output-channel-major weights with the falling channels' rows negated."""
-    neg = channel_thresholds(graph, op.epilogues[-1])[1]
+    """Output-channel-major weights, the falling channels' rows negated unless a pool is fused
+    (the pooled value is negated instead: the max of negated values is not the negated max)."""
+    neg = channel_thresholds(graph, op.epilogues[-1])[1] & (pool_of(op) is None)
     return np.where(neg.reshape((-1,) + (1,) * (w.ndim - 1)), -w, w).astype(np.float32)
 
 
@@ -56,17 +56,18 @@ def pool_of(op: Op):
 
 def binarizer_args(em, op: Op, pooled: bool = True) -> str:
     """What the fused kernel takes for its binarizer: thresholds, upper bounds (FLT_MAX for
-    the channels true on finite values only, a null pointer when there are none), the negated
-    channels' bits (a null pointer when there are none; only a kernel that pools takes them)
-    and the invert flag."""
+    the channels true on finite values only, a null pointer when there are none), with a fused
+    pool each channel's sign (-1 for a falling one; a null pointer without a pool; only the
+    conv kernel takes it) and the invert flag."""
     key, neg, finite_only = channel_thresholds(em.graph, op.epilogues[-1])
     hi = "(const float *)0"
     if finite_only.any():
         hi = em.const(em.p + "_hi", "float", np.where(finite_only, np.finfo(np.float32).max, np.inf).astype(np.float32))
-    negs = ""
+    signs = ""
     if pooled:
-        negs = ", " + (em.const(em.p + "_neg", "uint32_t", pack(neg)) if neg.any() else "(const uint32_t *)0")
-    return f"{em.const(em.p + '_t', 'float', key)}, {hi}{negs}, {int(op.epilogues[-1].attrs['invert'])}"
+        signs = ", " + (em.const(em.p + "_sgn", "float", np.where(neg, -1.0, 1.0).astype(np.float32))
+                        if pool_of(op) is not None else "(const float *)0")
+    return f"{em.const(em.p + '_t', 'float', key)}, {hi}{signs}, {int(op.epilogues[-1].attrs['invert'])}"
 
 
 def pool_args(em, op: Op) -> str:
