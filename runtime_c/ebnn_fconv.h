@@ -21,4 +21,19 @@ void ebnn_conv_f32_bin(const float *in, const float *w, uint32_t *out, const ebn
 void ebnn_dense_f32_bin(const float *in, const float *w, uint32_t *out, int32_t k, int32_t n, const float *t,
                         const float *hi, int32_t invert);
 
+/* 32 bits, or the low n (a word's channels) */
+#define EBNN_FCONV_MASK(n) ((n) == 32 ? 0xFFFFFFFFu : (1u << (n)) - 1u)
+
+/* The register-blocked kernels ebnn_conv_f32_bin calls (ebnn_fconv_blocks.c); each writes the
+ * bits of its pixels, 32 channels a word, bit 0 (+1) where t[channel] <= value unless flip. */
+float ebnn_fconv_dot(const float *p, const float *w, int32_t k);
+void ebnn_fconv_pair(const float *p, const float *q, int32_t rs, int32_t cs, const float *w, int32_t k, int32_t m,
+                     const float *t, uint32_t flip, uint32_t *out_p, uint32_t *out_q);
+void ebnn_fconv_row4(const float *x, int32_t rs, int32_t cs, const float *w, int32_t m, const float *t,
+                     uint32_t flip, uint32_t *out, int32_t wc);
+void ebnn_fconv_quad(const float *p, const float *w, int32_t k, int32_t m, const float *t, uint32_t flip,
+                     uint32_t *out, int32_t wc);
+void ebnn_fconv_pool4(const float *x, int32_t rs, int32_t cs, const float *w, int32_t m, const float *t,
+                      const float *sgn, uint32_t flip, uint32_t *out);
+
 #endif

@@ -69,7 +69,7 @@ class Conv(WindowOp):
         return f"ebnn_conv_f32({em.src(op)}, {w}, {em.dst(op)}, {self.window(em, op)}, {sc}, {sh}, {sw})"
 
     def sources(self, graph, op):
-        return ("ebnn_fconv.h", "ebnn_fconv.c") if op.attrs["c_kernel"] == real_bits.BITS.name else (self.source,)
+        return real_bits.SOURCES if op.attrs["c_kernel"] == real_bits.BITS.name else (self.source,)
 
     def report(self, graph, op):
         out = graph.tensors[op.result]

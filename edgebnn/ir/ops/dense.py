@@ -46,7 +46,7 @@ class Dense(OpKind):
         return f"{self.function}({em.src(op)}, {w}, {em.dst(op)}, {n_in}, {n})"
 
     def sources(self, graph, op):
-        return ("ebnn_fconv.h", "ebnn_fconv.c") if op.attrs["c_kernel"] == real_bits.BITS.name else (self.source,)
+        return real_bits.SOURCES if op.attrs["c_kernel"] == real_bits.BITS.name else (self.source,)
 
     def report(self, graph, op):
         macs = graph.tensors[op.result].size * self.fan_in(graph, op)

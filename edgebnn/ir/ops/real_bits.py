@@ -15,6 +15,7 @@ from ..directed_threshold import fold_directed
 
 # the fused kernel: optimised, and it only runs with a binarizer as its last epilogue
 BITS = Kernel("bits", optimized=True, epilogues=("maxpool", "binarize"), plain=False)
+SOURCES = ("ebnn_fconv.h", "ebnn_fconv.c", "ebnn_fconv_blocks.c")
 
 
 def channel_thresholds(graph: Graph, binarize: Op):
