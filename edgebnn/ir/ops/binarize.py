@@ -13,8 +13,7 @@ from ..float_threshold import fold_binarize
 from .base import PORTABLE, Kernel, OpKind, same_shape
 
 
-def folded(graph, op):
-    """(thresholds (n,), strict, invert) of the folded chain, or None (ir/float_threshold.py)."""
+def _folded(graph, op):
     a, n = op.attrs, graph.tensors[op.outputs[0]].size
     return fold_binarize(a["chain"], a["t"], a["cmp"], bool(a["invert"]), (n,))
 
@@ -34,13 +33,13 @@ class Binarize(OpKind):
         return pack_rows(holds if op.attrs["invert"] else ~holds, graph.tensors[op.outputs[0]])
 
     def applies(self, graph, op, kernel):
-        return kernel.name == PORTABLE or folded(graph, op) is not None
+        return kernel.name == PORTABLE or _folded(graph, op) is not None
 
     def c_call(self, em, op):
         a, out_t = op.attrs, em.graph.tensors[op.outputs[0]]
         src, dst, rc = em.src(op), em.dst(op), f"{out_t.rows}, {out_t.channels}"
         if a["c_kernel"] == "folded":
-            t, strict, invert = folded(em.graph, op)
+            t, strict, invert = _folded(em.graph, op)
             tname, mod = em.per_element(em.p + "_t", "float", t.astype(np.float32), out_t.channels)
             return f"ebnn_binarize_cmp_f32({src}, {dst}, {rc}, {tname}, {mod}, {int(strict)}, {int(invert)})"
         table, count = em.steps(em.p, a["chain"], out_t.channels)

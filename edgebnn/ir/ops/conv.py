@@ -12,7 +12,6 @@ from . import real_bits
 from .base import PORTABLE, Kernel
 from .window import WindowOp, taps, valid_taps
 
-
 QUAD = 64  # EBNN_FCONV_QUAD in runtime_c/ebnn_fconv.c
 
 
@@ -47,9 +46,9 @@ class Conv(WindowOp):
         return real_bits.absorbs(graph, op, epilogue, pool=True) and super().absorbs(graph, op, epilogue, optimized)
 
     def scratch_bytes(self, graph, op):
-        """The bits kernel copies the windows of a border pixel pair or of a pool window's
-        conv pixels, of four pixels (windows of up to QUAD values) or two (zeros for padded
-        taps), or the 3x6 region of four pixels of a 3x3 conv."""
+        """The bits kernel's copies of windows (zeros for padded taps): a pool window's conv
+        pixels, else four pixels (windows of up to QUAD values) or two, or the 3x6 region of
+        four pixels of a 3x3 conv."""
         if op.attrs["c_kernel"] != real_bits.BITS.name:
             return 0
         pool = real_bits.pool_of(op)

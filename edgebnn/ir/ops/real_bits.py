@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..directed_threshold import fold_directed
 from ..graph import Graph, Op
 from .base import Kernel
-from ..directed_threshold import fold_directed
 
 # the fused kernel: optimised, and it only runs with a binarizer as its last epilogue
 BITS = Kernel("bits", optimized=True, epilogues=("maxpool", "binarize"), plain=False)
