@@ -11,7 +11,6 @@ onnxruntime.  Figures are the compiler's report: nothing here is typed by hand.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -20,10 +19,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import edgebnn  # noqa: E402
+import readme_tables  # noqa: E402
 from test_exported_models import LARQ, MODELS, TORCH  # noqa: E402
-
-BEGIN, END = "<!-- architectures:begin -->", "<!-- architectures:end -->"
-
 
 def rows(target: str) -> list[list]:
     out = []
@@ -39,9 +36,7 @@ def rows(target: str) -> list[list]:
 
 def table(target: str) -> str:
     head = ["model", "input", "binary MACs", "real MACs", "binary share", "flash B", "SRAM B"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows(target)]
-    return "\n".join(lines)
+    return readme_tables.markdown(head, rows(target))
 
 
 def main() -> None:
@@ -52,12 +47,7 @@ def main() -> None:
     text = table(args.target)
     print(text)
     if args.readme:
-        readme = ROOT / "README.md"
-        body = readme.read_text()
-        new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{text}\n{END}", body, flags=re.S)
-        if new == body and BEGIN not in body:
-            sys.exit(f"README.md has no {BEGIN} ... {END} section")
-        readme.write_text(new)
+        readme_tables.write("architectures", text)
 
 
 if __name__ == "__main__":

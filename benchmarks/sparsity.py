@@ -1,7 +1,7 @@
 """Inner-loop work against sparsity: one sparse binary layer at several connection rates,
 emulated on a Cortex-M.
 
-    python benchmarks/sparsity.py [--target cortex-m4] [--json FILE]
+    python benchmarks/sparsity.py [--target cortex-m4] [--json FILE] [--readme]
 
 For a dense layer K=1024 -> 256 and a 3x3 conv 64 -> 64 on 16x16, in the pruned bipolar
 form, at 0 % (dense binary), 50 %, 90 % and 95 % sparsity: connections pruned at random
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import edgebnn  # noqa: E402
-from edgebnn.cli import _table  # noqa: E402
+import readme_tables  # noqa: E402
 from sparse_builders import build_sparse_cnn, build_sparse_mlp  # noqa: E402
 
 SPARSITIES = (0.0, 0.5, 0.9, 0.95)
@@ -60,16 +60,23 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--target", default="cortex-m4")
     p.add_argument("--json", help="also write the rows to this JSON file")
+    p.add_argument("--readme", action="store_true", help="rewrite the README's sparsity table")
     args = p.parse_args(argv)
     rows = [measure(k, s, *case, args.target) for k in ("dense 1024->256", "conv3x3 64->64 16x16")
             for s in SPARSITIES for case in (CASES[:1] if s == 0 else CASES)]
-    print(_table([[r["layer"], f"{r['sparsity']:.0%}", r["pruning"], r["weights"], r["format"], f"{r['bits_per_weight']:.3f}", r["binary_macs"],
-                   r["instructions"], f"{r['binary_macs'] / r['instructions']:.2f}", r["identical"]] for r in rows],
-                 ["layer", "sparsity", "pruned", "weights", "format", "bits/w", "binary MACs", "instructions", "MACs/instr", "exact"]))
+    head = ["layer", "sparsity", "pruned", "weights", "format", "bits/weight", "binary MACs", "instructions",
+            "MACs/instr.", "bit-exact"]
+    text = readme_tables.markdown(head, [
+        [r["layer"], f"{r['sparsity']:.0%}", r["pruning"] if r["sparsity"] else "–", r["weights"], r["format"],
+         f"{r['bits_per_weight']:.3f}", f"{r['binary_macs']:,}", f"{r['instructions']:,}",
+         f"{r['binary_macs'] / r['instructions']:.2f}", "yes" if r["identical"] else "NO"] for r in rows], right=4)
+    print(text)
+    if args.readme:
+        readme_tables.write("sparsity", text)
     print(f"instructions of the layer per inference under QEMU -icount on {args.target} (instructions, not cycles)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
-    return 0
+    return 0 if all(r["identical"] for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -150,6 +150,23 @@ def cmd_validate(args) -> int:
     print(f"{n} inputs")
     print(f"C vs reference:   {'identical' if ref['identical'] else 'DIFFERENT'} "
           f"(class agrees on {ref['class_agree']}/{n}, max relative error {ref['max_rel_error']:.3g})")
+    if "c_vs_tflite" in result:
+        _print_tflite(result["c_vs_tflite"], n)
+    else:
+        _print_onnxruntime(result, n)
+    print("OK" if result["ok"] else "MISMATCH")
+    return 0 if result["ok"] else 1
+
+
+def _print_tflite(o: dict, n: int) -> None:
+    if "skipped" in o:
+        print(f"C vs TFLite:      skipped ({o['skipped']})")
+    else:
+        print(f"C vs TFLite:      class agrees on {o['class_agree']}/{n}, max relative error "
+              f"{o['max_rel_error']:.3g} ({o['interpreter']} interpreter)")
+
+
+def _print_onnxruntime(result: dict, n: int) -> None:
     o = result["c_vs_onnxruntime"]
     if "skipped" in o:
         print(f"C vs onnxruntime: skipped ({o['skipped']})")
@@ -157,8 +174,6 @@ def cmd_validate(args) -> int:
         print(f"C vs onnxruntime: class agrees on {o['class_agree']}/{n}, max relative error "
               f"{o['max_rel_error']:.3g}; exactly-zero Sign inputs (ONNX 0, edgebnn +1): "
               f"{result['zero_sign_inputs']}")
-    print("OK" if result["ok"] else "MISMATCH")
-    return 0 if result["ok"] else 1
 
 
 def cmd_emulate(args) -> int:
@@ -265,7 +280,7 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true", help="print the report as one JSON document")
     pl.set_defaults(fn=cmd_plan)
 
-    v = sub.add_parser("validate", help="run the C on the host against the reference and onnxruntime")
+    v = sub.add_parser("validate", help="run the C on the host against the reference and onnxruntime (the TFLite interpreter for .tflite)")
     v.add_argument("model")
     group = v.add_mutually_exclusive_group()
     group.add_argument("--inputs", help="a .npy file of inputs, batch first")

@@ -3,7 +3,8 @@
 Two families, both seeded and deterministic:
 
 - ``mutated_case(seed, i)``: the bytes of an ONNX file made from one of a few valid models
-  (``base_models``: MLPs of every binarizer pattern, CNNs, the bundled TFC-W1A1) by raw
+  (``base_models``: MLPs of every binarizer pattern, CNNs, the bundled TFC-W1A1; and two
+  .tflite files, a plain TFLite and a Larq Compute Engine one, written as model.onnx) by raw
   byte mutations (truncation, bit flips, inserted / deleted / duplicated runs, garbage) or
   by protobuf surgery (huge, zero and negative dimensions, cycles, dangling inputs, wrong
   dtypes, missing initializers, opset and IR-version mismatches, broken attributes, ops
@@ -42,6 +43,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TFC = REPO_ROOT / "examples" / "models" / "tfc_w1a1" / "TFC_1W1A.onnx"
+# .tflite bases (tests/models/tflite/make_models.py): a plain TFLite and an LCE file, read by content
+TFLITE = [REPO_ROOT / "tests" / "models" / "tflite" / f"tiny_{k}.tflite" for k in ("plain", "lce")]
 HOSTILE_MARK = "Qx7HOSTILE"
 # What one case may take: seconds of wall clock, bytes of peak resident memory.
 CASE_SECONDS = 60.0
@@ -87,6 +90,7 @@ def base_models() -> list[tuple[str, bytes]]:
         bases = [(n, m.SerializeToString()) for n, m in bases]
         if TFC.is_file():
             bases.append(("tfc_w1a1", TFC.read_bytes()))
+        bases += [(f"tflite_{p.stem}", p.read_bytes()) for p in TFLITE]
         _BASES = bases
     return _BASES
 
@@ -584,6 +588,9 @@ def mutated_case(seed: int, i: int) -> tuple[str, bytes]:
     rng = np.random.default_rng([seed, i])
     bases = base_models()
     name, data = bases[i % len(bases)]
+    if name.startswith("tflite_"):  # a flatbuffer: byte mutations, the identifier mostly kept
+        kind, out = _raw(rng, data)
+        return f"{name}: raw {kind}", out
     if rng.random() < 0.35:
         kind, out = _raw(rng, data)
         return f"{name}: raw {kind}", out
@@ -644,7 +651,7 @@ def hostile_case(seed: int, i: int) -> tuple[str, bytes, bool]:
     """(description, bytes, expected to compile) of hostile-name model ``i``. One in eight
     also holds an unsupported op (named hostilely) and must fail with one clean line."""
     rng = np.random.default_rng([seed, 7, i])
-    bases = [b for b in base_models() if not b[0].startswith("tfc")]
+    bases = [b for b in base_models() if not b[0].startswith(("tfc", "tflite_"))]  # ONNX protobufs only
     name, data = bases[i % len(bases)]
     m = onnx.ModelProto.FromString(data)
     fail = i % 8 == 7

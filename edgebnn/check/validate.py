@@ -1,4 +1,5 @@
-"""`edgebnn validate`: the emitted C against the reference and onnxruntime.
+"""`edgebnn validate`: the emitted C against the reference and onnxruntime (the TFLite
+interpreter for a .tflite file, check/tflite_run.py).
 
 onnxruntime does not know the QONNX/FINN custom ops, so they are rewritten into
 standard ONNX ops from their published semantics before it runs the graph.
@@ -10,7 +11,8 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .. import compiler
-from ..frontend import custom, loader
+from ..frontend import custom, loader, tflite
+from . import tflite_run
 
 
 def _standard_nodes(node, k: int, inits: dict):
@@ -100,14 +102,21 @@ def validate(model_path, x: np.ndarray, target="host", kernels="optimized") -> d
         "inputs": int(len(x)),
         "c_vs_reference": _agreement(c_out, ref_out),
     }
-    proto, _ = loader.read(model_path)
-    ort_out, extra = onnxruntime_run(proto, x)
-    if ort_out is None:
-        result["c_vs_onnxruntime"] = {"skipped": extra}
+    if tflite.is_tflite_file(model_path):  # the TFLite interpreter is the executor of a .tflite file
+        out, extra = tflite_run.run(model_path, x)
+        key = "c_vs_tflite"
+        result[key] = {"skipped": extra} if out is None else \
+            dict(_agreement(c_out, out.reshape(c_out.shape)), interpreter=extra)
     else:
-        result["c_vs_onnxruntime"] = _agreement(c_out, ort_out.reshape(c_out.shape))
-        result["zero_sign_inputs"] = extra
-    result["ok"] = result["c_vs_reference"]["identical"] and result["c_vs_onnxruntime"].get("class_agree", len(x)) == len(x)
+        proto, _ = loader.read(model_path)
+        out, extra = onnxruntime_run(proto, x)
+        key = "c_vs_onnxruntime"
+        if out is None:
+            result[key] = {"skipped": extra}
+        else:
+            result[key] = _agreement(c_out, out.reshape(c_out.shape))
+            result["zero_sign_inputs"] = extra
+    result["ok"] = result["c_vs_reference"]["identical"] and result[key].get("class_agree", len(x)) == len(x)
     return result
 
 

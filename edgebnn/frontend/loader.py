@@ -10,7 +10,7 @@ import onnx
 from onnx import numpy_helper
 
 from ..errors import EdgebnnError
-from . import limits
+from . import limits, tflite
 
 # Element types an initializer may have: the plain numeric ones.
 NUMERIC = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16, onnx.TensorProto.BOOL,
@@ -24,6 +24,8 @@ def read(model) -> tuple[onnx.ModelProto, str]:
         return model, model.graph.name or "model"
     path = Path(os.fspath(model))
     check_file(path)
+    if tflite.is_tflite_file(path):  # chosen by content, not by suffix
+        return tflite.load_proto(path)
     try:
         proto = onnx.load(str(path), load_external_data=True)
     except Exception as exc:  # protobuf DecodeError, external data missing, ...
@@ -55,11 +57,6 @@ def check_file(path: Path) -> None:
            "is not readable: check its permissions" if not os.access(path, os.R_OK) else None)
     if why:
         raise EdgebnnError(f"{what} {why}")
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head[4:8] == b"TFL3":
-        raise EdgebnnError(f"{what} is a TensorFlow Lite file; edgebnn reads ONNX models: convert the "
-                           "Keras/Larq model with tf2onnx")
 
 
 def _strings(proto: onnx.ModelProto):
