@@ -100,9 +100,10 @@ def test_special_values_as_the_reference(case):
 
 def test_fused_layers_on_an_emulated_cortex_m4():
     """The kernels build warning-free with arm-none-eabi-gcc and compute the same bits on the
-    M4 (FPU, -ffp-contract=off): the fast rows, a pooled layer with negated channels and the
-    two-sided comparison of zero gammas (needs the toolchain and QEMU of scripts/setup.sh)."""
-    for case in (0, 11):
+    M4 (FPU, -ffp-contract=off): the four-pixel 3x3 rows, four 3-channel windows at a time,
+    the 3x3 + 2x2 pool block with negated channels and the two-sided comparison of zero gammas
+    (needs the toolchain and QEMU of scripts/setup.sh)."""
+    for case in (0, 7, 10, 11):
         built = first_conv(case, **CONVS[case])
         x = inputs(np.random.default_rng(case), built, 3)
         outputs, stats = edgebnn.compile(built.model, target="cortex-m4").emulate(x)
