@@ -4,6 +4,8 @@ stored, and the bits are those onnxruntime computes, bit for bit (dyadic models,
 first_layer_builders.py: every float sum is exact in any order)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -109,3 +111,24 @@ def test_fused_layers_on_an_emulated_cortex_m4():
         outputs, stats = edgebnn.compile(built.model, target="cortex-m4").emulate(x)
         assert stats["identical"]
         assert np.array_equal(outputs, _onnxruntime(built.model, x).reshape(outputs.shape))
+
+
+EXPORTED = [f"examples/models/xnor_cnn/xnor_cnn_{e}.onnx" for e in ("dynamo", "torchscript")] + \
+    [f"tests/models/torch/xnor_cnn_pool_bn_{e}.onnx" for e in ("dynamo", "torchscript")]
+
+
+@pytest.mark.parametrize("name", EXPORTED)
+def test_exported_first_layers_are_fused(name):
+    """Both PyTorch exporters' XNOR CNNs: the first conv writes its bits (no planned buffer
+    holds its float map), and the C agrees with the reference and onnxruntime's classes."""
+    path = str(Path(__file__).resolve().parents[1] / name)
+    compiled = edgebnn.compile(path, target="cortex-m4", allow_overflow=True)
+    assert _first_row(compiled) == ("conv", ["binarize"])
+    float_map = compiled.graph.ops[0].result
+    assert all(float_map not in b["tensors"] for b in compiled.report["memory"]["planner"]["buffers"])
+    x = np.random.default_rng(2).random((4, 1, 28, 28)).astype(np.float32)
+    y = compiled.run(x)
+    assert np.array_equal(y, edgebnn.reference(path).run(x).reshape(y.shape))
+    s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    y_ort = np.concatenate([s.run(None, {s.get_inputs()[0].name: row[None]})[0] for row in x])
+    assert np.array_equal(y.reshape(len(x), -1).argmax(axis=1), y_ort.reshape(len(x), -1).argmax(axis=1))
