@@ -18,16 +18,19 @@ from ..ir import Graph, Op
 from ..ir.ops import real_bits
 
 
+PATTERN = ("affine", "maxpool", "binarize")
+
+
 def run(graph: Graph) -> Graph:
-    for pool in [op for op in graph.ops if op.kind == "maxpool"]:
-        affine = graph.producer(pool.inputs[0])
-        readers = graph.consumers(pool.outputs[0])
-        if affine is None or affine.kind != "affine" or len(readers) != 1 or readers[0].kind != "binarize":
+    for binarize in list(graph.ops):
+        pool = graph.producer(binarize.inputs[0])
+        affine = graph.producer(pool.inputs[0]) if pool is not None else None
+        if affine is None or tuple(o.kind for o in (affine, pool, binarize)) != PATTERN \
+                or graph.consumers(pool.outputs[0]) != [binarize] or graph.consumers(affine.outputs[0]) != [pool] \
+                or graph.output in (affine.outputs[0], pool.outputs[0]) or graph.tensors[affine.inputs[0]].dtype != "f32":
             continue
-        binarize = readers[0]
         steps = _per_channel(graph, affine, graph.tensors[binarize.outputs[0]].rows)
-        if steps is None or graph.consumers(affine.outputs[0]) != [pool] or graph.output in affine.outputs \
-                or graph.output == pool.outputs[0] or graph.tensors[affine.inputs[0]].dtype != "f32":
+        if steps is None:
             continue
         moved = dict(binarize.attrs, chain=tuple(steps) + tuple(binarize.attrs["chain"]))
         if real_bits.channel_thresholds(graph, Op(binarize.kind, binarize.name, binarize.inputs,

@@ -43,7 +43,7 @@ class Conv(WindowOp):
         return acc.reshape(len(x), -1)
 
     def absorbs(self, graph, op, epilogue, optimized):
-        return real_bits.absorbs(graph, op, epilogue, pool=True) and super().absorbs(graph, op, epilogue, optimized)
+        return super().absorbs(graph, op, epilogue, optimized) and real_bits.absorbs(graph, op, epilogue, pool=True)
 
     def scratch_bytes(self, graph, op):
         """The bits kernel's copies of windows (zeros for padded taps): a pool window's conv

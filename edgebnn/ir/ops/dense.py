@@ -26,7 +26,7 @@ class Dense(OpKind):
         return "f32", (graph.consts[attrs["weight"]].shape[0],), 0
 
     def absorbs(self, graph, op, epilogue, optimized):
-        return real_bits.absorbs(graph, op, epilogue, pool=False) and super().absorbs(graph, op, epilogue, optimized)
+        return super().absorbs(graph, op, epilogue, optimized) and real_bits.absorbs(graph, op, epilogue, pool=False)
 
     def reference(self, graph, op, x):
         w = graph.consts[op.attrs["weight"]]  # (N, n) float32

@@ -38,21 +38,23 @@ def signed_weights(graph: Graph, op: Op, w: np.ndarray) -> np.ndarray:
     return np.where(neg.reshape((-1,) + (1,) * (w.ndim - 1)), -w, w).astype(np.float32)
 
 
+def _folding_binarizer(graph: Graph, op: Op) -> bool:
+    return op.kind == "binarize" and channel_thresholds(graph, op) is not None
+
+
 def absorbs(graph: Graph, op: Op, epilogue: Op, pool: bool) -> bool:
-    """Whether the fused kernel computes ``epilogue`` next: a folding binarizer, or (``pool``,
-    as the first epilogue) a float max-pool whose only reader is such a binarizer."""
-    if epilogue.kind == "binarize":
-        return channel_thresholds(graph, epilogue) is not None
-    if epilogue.kind != "maxpool" or not pool or op.epilogues:
-        return False
+    """Whether the fused kernel computes ``epilogue`` (one of BITS.epilogues) next: a folding
+    binarizer, or (``pool``, as the first epilogue) the max-pool whose only reader is one."""
+    if _folding_binarizer(graph, epilogue):
+        return True
     readers = graph.consumers(epilogue.outputs[0])
-    return epilogue.outputs[0] != graph.output and len(readers) == 1 and readers[0].kind == "binarize" \
-        and channel_thresholds(graph, readers[0]) is not None
+    return pool and not op.epilogues and epilogue.outputs[0] != graph.output and len(readers) == 1 \
+        and _folding_binarizer(graph, readers[0])
 
 
 def pool_of(op: Op):
-    """The fused max-pool, if any."""
-    return next((e for e in op.epilogues if e.kind == "maxpool"), None)
+    """The fused max-pool, if any: the first of two epilogues (the binarizer is the last)."""
+    return op.epilogues[0] if len(op.epilogues) == 2 else None
 
 
 def binarizer_args(em, op: Op, pooled: bool = True) -> str:
