@@ -1,12 +1,15 @@
 """Kernel benchmark under emulation: binary MACs per instruction, portable vs optimised kernels.
 
-    python benchmarks/kernels.py --target cortex-m4 [--json FILE] [--no-networks]
+    python benchmarks/kernels.py --target cortex-m4 [--json FILE] [--no-networks] [--real-only]
 
 Each kernel shape is a one-layer ONNX model (Sign -> MatMul / Conv with +-1 weights) compiled
 twice (kernels="reference" and "optimized") and run under QEMU -icount by edgebnn's emulator;
 the figure is that layer's per-layer instruction count (instructions under QEMU -icount, not
 cycles).  JSON rows (DESIGN.md, Contracts): kernel, shape, variant, sparsity, binary_macs,
-instructions.  A whole-network table follows: TFC-W1A1 and the example CNNs and SBNNs.
+instructions.  Real-valued first layers follow (float conv or dense -> BN -> sign, the
+"optimized" variant one fused kernel writing bits, the "reference" one the float layer and
+its binarizer): real MACs per instruction, JSON rows with ``real_macs`` too.  A whole-network
+table follows: TFC-W1A1 and the example CNNs and SBNNs.
 """
 from __future__ import annotations
 
@@ -96,6 +99,35 @@ def shapes():
     yield "bconv", "3x3 32->64 28x28 pad 1 +BN+sign+maxpool 2", 0.0, conv_pool_model(32, 64, 28, 1, bn_first=True)
 
 
+def real_shapes():
+    """(kernel, shape, model): float first layers feeding BN + sign, then a 1x1 binary conv
+    (or a binary dense) so that the bits are read (tests/first_layer_builders.py)."""
+    from first_layer_builders import first_conv, first_dense
+
+    yield "conv", "3x3 1->32 28x28 pad 1 (the CNN's first conv)", first_conv(0, 1, 32, (28, 28), zero_gamma=False)
+    yield "conv", "3x3 3->32 32x32 pad 1 (RGB)", first_conv(0, 3, 32, (32, 32), zero_gamma=False)
+    yield "conv", "3x3 1->32 28x28 pad 1, max-pool 2", first_conv(0, 1, 32, (28, 28), pool=2, zero_gamma=False)
+    yield "dense", "784->64", first_dense(0, 784, 64, zero_gamma=False)
+
+
+def real_rows(target):
+    """Instructions of the real layer and its binarizer (every layer before the first binary one)."""
+    rows = []
+    for kind, shape, built in real_shapes():
+        for variant in VARIANTS:
+            compiled = edgebnn.compile(built.model, target=target, kernels=variant, allow_overflow=True)
+            x = np.random.default_rng(1).standard_normal((2,) + tuple(built.input_shape[1:])).astype(np.float32)
+            _, stats = compiled.emulate(x, timeout=600)
+            if not stats["identical"]:
+                raise SystemExit(f"kernels.py: {kind} {shape} {variant}: outputs differ from the reference")
+            layers = compiled.report["layers"]
+            first = next(i for i, r in enumerate(layers) if r["op"] in ("bconv", "bdense"))
+            rows.append({"kernel": kind, "shape": shape, "variant": variant, "sparsity": 0.0, "binary_macs": 0,
+                         "real_macs": int(layers[0]["real_macs"]),
+                         "instructions": int(sum(stats["per_layer_instructions"][:first]))})
+    return rows
+
+
 def measure_layer(model, in_shape, target, kernels, kind):
     compiled = edgebnn.compile(model, target=target, kernels=kernels, allow_overflow=True)
     x = np.random.default_rng(1).standard_normal((2,) + tuple(in_shape[1:])).astype(np.float32)
@@ -149,15 +181,25 @@ def main(argv=None) -> int:
     p.add_argument("--target", default="cortex-m4")
     p.add_argument("--json", help="write the kernel rows (DESIGN.md contract) to this file")
     p.add_argument("--no-networks", action="store_true", help="skip the whole-network table")
+    p.add_argument("--real-only", action="store_true", help="only the real-valued first layers' table")
     args = p.parse_args(argv)
-    rows = kernel_rows(args.target)
-    print(_table([[r["kernel"], r["shape"], r["sparsity"], r["variant"], r["binary_macs"], r["instructions"],
-                   f"{r['binary_macs'] / r['instructions']:.2f}"] for r in rows],
-                 ["kernel", "shape", "sparsity", "variant", "binary MACs", "instructions", "MACs/instruction"]))
+    rows = [] if args.real_only else kernel_rows(args.target)
+    if rows:
+        print(_table([[r["kernel"], r["shape"], r["sparsity"], r["variant"], r["binary_macs"], r["instructions"],
+                       f"{r['binary_macs'] / r['instructions']:.2f}"] for r in rows],
+                     ["kernel", "shape", "sparsity", "variant", "binary MACs", "instructions", "MACs/instruction"]))
+        print(f"target {args.target}; instructions counted by QEMU -icount, deterministic ({UNIT})")
+    real = real_rows(args.target)
+    print(_table([[r["kernel"], r["shape"], r["variant"], r["real_macs"], r["instructions"],
+                   f"{r['real_macs'] / r['instructions']:.3f}", f"{r['instructions'] / r['real_macs']:.2f}"]
+                  for r in real],
+                 ["real layer + BN + sign", "shape", "variant", "real MACs", "instructions", "MACs/instruction",
+                  "instructions/MAC"]))
     print(f"target {args.target}; instructions counted by QEMU -icount, deterministic ({UNIT})")
+    rows += real
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
-    if not args.no_networks:
+    if not (args.no_networks or args.real_only):
         nets = network_rows(args.target)
         ref = {r["network"]: r["instructions_per_inference"] for r in nets if r["variant"] == "reference"}
         print(_table([[r["network"], r["variant"], r["binary_macs"], r["instructions_per_inference"],

@@ -87,6 +87,9 @@ def base_models() -> list[tuple[str, bytes]]:
         from test_labels import build as label_model
 
         bases.append(("labels", label_model("TopK")))
+        from first_layer_builders import first_conv, first_dense
+
+        bases += [("first_conv", first_conv(1, pool=2).model), ("first_dense", first_dense(2).model)]
         bases = [(n, m.SerializeToString()) for n, m in bases]
         if TFC.is_file():
             bases.append(("tfc_w1a1", TFC.read_bytes()))

@@ -1,6 +1,7 @@
 """The emitted C under AddressSanitizer + UndefinedBehaviorSanitizer (issue 9).
 
-Random networks (binary MLPs of every exporter pattern, binary CNNs, and sparse binary
+Random networks (binary MLPs of every exporter pattern, binary CNNs, real first layers fused
+with their pool and BN + sign (first_layer_builders.py), and sparse binary
 networks of both forms: pruned {-s, 0, +s} and two-level {beta, alpha}) are compiled in this
 process and built by ``edgebnn.check.harness.sanitized_run``: a standalone executable that runs
 each input with exactly-sized heap buffers for the input, the output and the arena (filled
@@ -25,6 +26,7 @@ import pytest
 
 import edgebnn
 from cnn_builders import CNN_PATTERNS, build_cnn, build_pool_cnn
+from first_layer_builders import random_first_layer
 from edgebnn.check import harness
 from edgebnn.ir.reference import Reference
 from onnx_builders import PATTERNS, build_mlp, for_onnxruntime
@@ -33,7 +35,7 @@ from sparse_builders import FORMS, build_sparse_cnn, build_sparse_mlp
 NETWORKS = int(os.environ.get("EDGEBNN_SANITIZE_NETWORKS", "200"))
 SEED = int(os.environ.get("EDGEBNN_SANITIZE_SEED", "909"))
 SUMMARY_LINES: list[str] = []
-KINDS = ("mlp", "mlp", "cnn", "cnn", "sparse_mlp", "sparse_cnn", "cnn_pool")
+KINDS = ("mlp", "mlp", "cnn", "cnn", "sparse_mlp", "sparse_cnn", "first_layer", "cnn_pool")
 
 
 def network(i: int):
@@ -56,6 +58,8 @@ def network(i: int):
                                     m=int(rng.randint(2, 70)), hw=(int(rng.randint(4, 9)), int(rng.randint(4, 9))),
                                     pad=int(rng.randint(0, 2)), explicit_pad=bool(rng.rand() < 0.3), pool=pool)
     gen = np.random.default_rng([SEED, i])
+    if kind == "first_layer":  # a real conv or dense fused with its pool and BN + sign
+        return kind, random_first_layer(gen)
     form = FORMS[turn % len(FORMS)]
     density = float(gen.choice([0.0, 0.01, 0.05, 0.1, 0.3, 1.0]))
     if kind == "sparse_mlp":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from ..ir import Graph
-from . import encoding, fusion, kernel_choice, packing, pool_bits, ranges, thresholds
+from . import encoding, fusion, kernel_choice, packing, pool_bits, pool_chain, ranges, thresholds
 
 
 def lower(graph: Graph, weights: str = "size", kernels: str = "optimized") -> Graph:
@@ -16,6 +16,8 @@ def lower(graph: Graph, weights: str = "size", kernels: str = "optimized") -> Gr
     out = copy.deepcopy(graph)
     out = packing.run(pool_bits.run(thresholds.run(out)))
     out = encoding.run(out, weights)
+    if kernels == "optimized":  # a float max-pool's affine moved into its binarizer, for the fusion
+        out = pool_chain.run(out)
     out = kernel_choice.run(fusion.run(out, kernels), kernels)
     # ranges last: it proves the integers of the final graph fit the C's types (it changes nothing)
     return ranges.run(out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bits
+from .base import PORTABLE, Kernel
 from .dense import Dense, accumulate
 
 
@@ -13,6 +14,7 @@ class DenseBinW(Dense):
     kind = "dense_binw"
     binary_weights = True
     ctype, function, weight_bits = "uint32_t", "ebnn_dense_binw", 1
+    kernels = (Kernel(PORTABLE),)  # not the fused float kernel of Dense
 
     def reference(self, graph, op, x):
         n = graph.tensors[op.inputs[0]].size
