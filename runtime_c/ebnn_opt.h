@@ -155,6 +155,14 @@ void ebnn_bdense_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, i
 void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
                            const int32_t *thr, const uint32_t *neg, int32_t mod);
 
+/* Rows of at most EBNN_OPT_SHORT_WORDS words, plain weights as ebnn_bdense.  Thresholded:
+ * bit o = (m << 24) >= c[o] with m = popcount(in ^ row o) (the compiler negates the rows of
+ * negative-slope outputs and sets c = B << 24: bit set iff m >= B). */
+#define EBNN_OPT_SHORT_WORDS 4
+void ebnn_bdense_thr_short(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t words, int32_t n,
+                           const uint32_t *c);
+void ebnn_bdense_short(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n);
+
 /* Binary convolution, grouped weights (3 * groups words per output channel for
  * its kh * kw * words(Cin) row); as ebnn_bconv. */
 void ebnn_bconv_opt(const uint32_t *in, const uint32_t *w, int32_t *out, const ebnn_window *g, int32_t pad_mode);
@@ -166,6 +174,14 @@ void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, co
  * (> when strict), swapped when invert. */
 void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const float *t,
                            int32_t t_mod, int32_t strict, int32_t invert);
+
+/* The same for one threshold t > 0 compared as a float32 bit pattern (exact for every input,
+ * -0 and NaN included): lo = the bits of t, + 1 when strict. */
+void ebnn_binarize_bits_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, uint32_t lo,
+                            int32_t invert);
+
+/* out[i] = table[in[i] + k]: an affine chain on accumulators |d| <= k tabulated. */
+void ebnn_affine_lut_i32(const int32_t *in, float *out, int32_t n, const float *table, int32_t k);
 
 static inline int32_t ebnn_opt_ctz(uint32_t x)
 {
@@ -209,15 +225,18 @@ EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
 /* Transposed dense kernels (ebnn_opt_dense.c): w holds ceil(n / 32) blocks of
  * 32 * words + 1 words (word i: bit q = weight bit of output 32 b + q at input bit i of
  * the packed row, padding included; then a 0 word); tw[o] = number of 1 weight bits of
- * output o.  32 * words <= EBNN_OPT_T_MAX_BITS. */
+ * output o.  32 * words <= EBNN_OPT_T_MAX_BITS (convolution), EBNN_OPT_T_DENSE_BITS (dense). */
 #define EBNN_OPT_T_MAX_BITS 1024
+#define EBNN_OPT_T_DENSE_BITS 32768 /* vertical sums stay below 2^16 per 16-bit lane */
 int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
 void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);
+/* list: arena scratch (planned per layer) of EBNN_OPT_T_LIST(k, words) entries. */
+#define EBNN_OPT_T_LIST(k, words) ((32 * (words) < (k) / 2 + 32 ? 32 * (words) : (k) / 2 + 32) + 16)
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
-                   int32_t n);
+                   int32_t n, uint16_t *list);
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
-                       int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod);
+                       int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod, uint16_t *list);
 
 /* Transposed binary convolution (ebnn_opt_conv.c), stride_w = dil_w = 1: w holds
  * ceil(out_c / 32) blocks of k_w * k_h taps, column-major (tap (i, j) at j * k_h + i),

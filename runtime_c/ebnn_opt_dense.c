@@ -78,9 +78,8 @@ void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out,
  * per block (two per word, in 16-bit lanes). */
 
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
-                   int32_t n)
+                   int32_t n, uint16_t *list)
 {
-    uint16_t list[EBNN_OPT_T_MAX_BITS + 16];
     uint32_t s[16];
     int32_t a1, flip, b, q;
     const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1, sg = flip ? -1 : 1;
@@ -101,9 +100,8 @@ void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int
 }
 
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
-                       int32_t n,                       const int32_t *thr, const uint32_t *neg, int32_t mod)
+                       int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod, uint16_t *list)
 {
-    uint16_t list[EBNN_OPT_T_MAX_BITS + 16];
     uint32_t s[16];
     int32_t a1, flip, b, q, t = 0;
     const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1, sg = flip ? -1 : 1;
@@ -119,5 +117,116 @@ void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw,
             }
         }
         *out++ = bits;
+    }
+}
+
+/* ---- Short rows (at most EBNN_OPT_SHORT_WORDS words, e.g. TFC's 64-wide layers) ----
+ * The input words stay in registers; a row's mismatches m are summed as nibble counts
+ * (two words per byte sum) and one multiply puts their sum in the top byte.  Thresholded,
+ * the compiler stores the rows of negative-slope outputs with their real bits negated (m
+ * becomes k - m) and c = B << 24 per output, so that bit o is (m << 24) >= c (m >= B): no
+ * flag, no modulo counter in the loop. */
+static inline uint32_t ebnn_opt_nib2(uint32_t t, uint32_t u)
+{
+    t = t - ((t >> 1) & 0x55555555u);
+    u = u - ((u >> 1) & 0x55555555u);
+    t = (t & 0x33333333u) + ((t >> 2) & 0x33333333u) + (u & 0x33333333u) + ((u >> 2) & 0x33333333u);
+    return (t & 0x0F0F0F0Fu) + ((t >> 4) & 0x0F0F0F0Fu); /* bytes <= 16 */
+}
+
+/* The byte counts of one row of W words against the inputs a0..a3 (unused ones 0). */
+#define EBNN_OPT_SHORT_X(W, w)                                                                                         \
+    ((W) <= 2 ? ebnn_opt_nib2(a0 ^ (w)[0], (W) == 2 ? a1 ^ (w)[1] : 0u)                                               \
+              : ebnn_opt_nib2(a0 ^ (w)[0], a1 ^ (w)[1]) + ebnn_opt_nib2(a2 ^ (w)[2], (W) == 4 ? a3 ^ (w)[3] : 0u))
+/* m << 24 (byte sums <= 128: the multiply leaves m in the top byte) */
+#define EBNN_OPT_SHORT_M24(W, w) (EBNN_OPT_SHORT_X(W, w) * 0x01010101u)
+
+#define EBNN_OPT_SHORT_THR(W)                                                                                          \
+    for (o = 0; o < n; o++, w += (W)) {                                                                                \
+        bits = (bits >> 1) | ((uint32_t)(EBNN_OPT_SHORT_M24(W, w) >= c[o]) << 31);                                    \
+        if ((o & 31) == 31) {                                                                                          \
+            *out++ = bits;                                                                                             \
+        }                                                                                                              \
+    }
+
+#if defined(__GNUC__) && defined(__thumb2__)
+/* Two-word rows in Thumb-2: outputs 32 at a time, last first, each bit shifted in from the
+ * carry of the comparison (ADCS); a sentinel bit set 32 - m places up ends the block when
+ * it carries out.  22 instructions per output, masks in registers. */
+static uint32_t ebnn_opt_short2_block(uint32_t a0, uint32_t a1, const uint32_t *w, const uint32_t *c, int32_t m)
+{
+    uint32_t bits = 1u << (32 - m), t, u, x;
+    const uint32_t m55 = 0x55555555u, m33 = 0x33333333u, m0f = 0x0F0F0F0Fu, m01 = 0x01010101u;
+    w += 2 * m;
+    c += m;
+    __asm__("1:\n\t"
+            "ldrd %[t], %[u], [%[w], #-8]!\n\t"
+            "eor %[t], %[t], %[a0]\n\t"
+            "eor %[u], %[u], %[a1]\n\t"
+            "and %[x], %[m55], %[t], lsr #1\n\t"
+            "sub %[t], %[t], %[x]\n\t"
+            "and %[x], %[m55], %[u], lsr #1\n\t"
+            "sub %[u], %[u], %[x]\n\t"
+            "and %[x], %[m33], %[t], lsr #2\n\t"
+            "and %[t], %[t], %[m33]\n\t"
+            "add %[t], %[t], %[x]\n\t"
+            "and %[x], %[m33], %[u], lsr #2\n\t"
+            "and %[u], %[u], %[m33]\n\t"
+            "add %[t], %[t], %[u]\n\t"
+            "add %[t], %[t], %[x]\n\t"
+            "and %[x], %[m0f], %[t], lsr #4\n\t"
+            "and %[t], %[t], %[m0f]\n\t"
+            "add %[t], %[t], %[x]\n\t"
+            "mul %[t], %[t], %[m01]\n\t"
+            "ldr %[x], [%[c], #-4]!\n\t"
+            "cmp %[t], %[x]\n\t"
+            "adcs %[bits], %[bits], %[bits]\n\t"
+            "bcc 1b\n\t"
+            : [bits] "+r"(bits), [w] "+r"(w), [c] "+r"(c), [t] "=&r"(t), [u] "=&r"(u), [x] "=&r"(x)
+            : [a0] "r"(a0), [a1] "r"(a1), [m55] "r"(m55), [m33] "r"(m33), [m0f] "r"(m0f), [m01] "r"(m01)
+            : "cc", "memory");
+    return bits;
+}
+#endif
+
+void ebnn_bdense_thr_short(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t words, int32_t n,
+                           const uint32_t *c)
+{
+    const uint32_t a0 = in[0], a1 = words > 1 ? in[1] : 0u, a2 = words > 2 ? in[2] : 0u, a3 = words > 3 ? in[3] : 0u;
+    uint32_t bits = 0u;
+    int32_t o;
+#if defined(__GNUC__) && defined(__thumb2__)
+    if (words == 2) {
+        for (o = 0; o < n; o += 32, w += 64, c += 32) {
+            *out++ = ebnn_opt_short2_block(a0, a1, w, c, n - o < 32 ? n - o : 32);
+        }
+        return;
+    }
+#endif
+    switch (words) {
+    case 1: EBNN_OPT_SHORT_THR(1) break;
+    case 2: EBNN_OPT_SHORT_THR(2) break;
+    case 3: EBNN_OPT_SHORT_THR(3) break;
+    default: EBNN_OPT_SHORT_THR(4) break;
+    }
+    if (n & 31) {
+        *out = bits >> (32 - (n & 31));
+    }
+}
+
+#define EBNN_OPT_SHORT_DOT(W)                                                                                          \
+    for (o = 0; o < n; o++, w += (W)) {                                                                                \
+        out[o] = k - 2 * (int32_t)(EBNN_OPT_SHORT_M24(W, w) >> 24);                                                    \
+    }
+
+void ebnn_bdense_short(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n)
+{
+    const uint32_t a0 = in[0], a1 = words > 1 ? in[1] : 0u, a2 = words > 2 ? in[2] : 0u, a3 = words > 3 ? in[3] : 0u;
+    int32_t o;
+    switch (words) {
+    case 1: EBNN_OPT_SHORT_DOT(1) break;
+    case 2: EBNN_OPT_SHORT_DOT(2) break;
+    case 3: EBNN_OPT_SHORT_DOT(3) break;
+    default: EBNN_OPT_SHORT_DOT(4) break;
     }
 }

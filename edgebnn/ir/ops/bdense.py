@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bits
-from ..weight_layouts import fits, fits_t, group_rows, transpose_rows
+from ..weight_layouts import SHORT_WORDS, fits, fits_t, group_rows, short_thresholds, t_list_bytes, transpose_rows
 from .base import PORTABLE, Kernel
 from .binary import SPARSE_FORMATS, BinaryLayer, mask_work, weight_rows
 
@@ -33,7 +33,7 @@ class BDense(BinaryLayer):
     kind = "bdense"
     source, opt_source = "ebnn_dense.c", "ebnn_opt_dense.c"
     kernels = (Kernel("transposed", True, THRESHOLD), Kernel("grouped", True, THRESHOLD),
-               Kernel("small", True, THRESHOLD, plain=False),
+               Kernel("short", True, THRESHOLD), Kernel("small", True, THRESHOLD, plain=False),
                *(Kernel(f) for f in SPARSE_FORMATS), Kernel(PORTABLE))
 
     def infer(self, graph, inputs, attrs):
@@ -56,7 +56,14 @@ class BDense(BinaryLayer):
         words = weight_rows(graph, op).shape[1]
         if kernel.name == "transposed":
             return fits_t(op.attrs["k"], words)
+        if kernel.name == "short":
+            return words <= SHORT_WORDS
         return fits(words) if kernel.name == "grouped" else True
+
+    def scratch_bytes(self, graph, op):
+        if op.attrs["c_kernel"] != "transposed":
+            return 0
+        return t_list_bytes(op.attrs["k"], weight_rows(graph, op).shape[1])
 
     def c_call(self, em, op):
         a, kernel = op.attrs, op.attrs["c_kernel"]
@@ -73,12 +80,28 @@ class BDense(BinaryLayer):
         if kernel == "transposed":
             wt, tw = transpose_rows(raw)
             w, t = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_tw", "int32_t", tw)
-            return f"ebnn_bdense_{thr}t({src}, {w}, {t}, {dst}, {k}, {raw.shape[1]}, {n}{em.epilogue_args(op)})"
+            lst = f"((uint16_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
+            return f"ebnn_bdense_{thr}t({src}, {w}, {t}, {dst}, {k}, {raw.shape[1]}, {n}{em.epilogue_args(op)}, {lst})"
+        if kernel == "short":
+            return self._short(em, op, raw)
         w = em.const(em.p + "_w", "uint32_t", group_rows(raw) if kernel == "grouped" else raw)
         if kernel == PORTABLE:
             return f"ebnn_bdense({src}, {w}, {dst}, {k}, {in_words}, {n})"
         name = f"{thr}opt" if kernel == "grouped" else "thr_small"
         return f"ebnn_bdense_{name}({src}, {w}, {dst}, {k}, {in_words}, {n}{em.epilogue_args(op)})"
+
+    def _short(self, em, op, raw):
+        """Rows of at most SHORT_WORDS words; a threshold becomes one bias per output."""
+        a, src, dst = op.attrs, em.src(op), em.dst(op)
+        n, words = raw.shape
+        if not op.epilogues:
+            w = em.const(em.p + "_w", "uint32_t", raw)
+            return f"ebnn_bdense_short({src}, {w}, {dst}, {a['k']}, {words}, {n})"
+        e_op = op.epilogues[0]
+        real = bits.pack_at(np.ones((1, a["k"]), bool), a["slots"], a["total"])
+        rows, e = short_thresholds(raw, real, a["k"], e_op.attrs["thr"], e_op.attrs["neg"])
+        w, b = em.const(em.p + "_w", "uint32_t", rows), em.const(em.p + "_e", "uint32_t", e)
+        return f"ebnn_bdense_thr_short({src}, {w}, {dst}, {words}, {n}, {b})"
 
     def cost_features(self, graph, op):
         out, inp = graph.tensors[op.result], graph.tensors[op.inputs[0]]
