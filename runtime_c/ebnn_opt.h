@@ -237,6 +237,10 @@ void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int
                    int32_t n, uint16_t *list);
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
                        int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod, uint16_t *list);
+/* ebnn_bdense_thr_t with the threshold folded per output (weight_layouts.t_bounds): pq holds
+ * n bounds for a list of set bits, then n for a list of clear ones. */
+void ebnn_bdense_bnd_t(const uint32_t *in, const uint32_t *w, const int32_t *pq, uint32_t *out, int32_t k,
+                       int32_t words, int32_t n, uint16_t *list);
 
 /* Transposed binary convolution (ebnn_opt_conv.c), stride_w = dil_w = 1: w holds
  * ceil(out_c / 32) blocks of k_w * k_h taps, column-major (tap (i, j) at j * k_h + i),

@@ -126,18 +126,33 @@ void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw,
  * the compiler stores the rows of negative-slope outputs with their real bits negated (m
  * becomes k - m) and c = B << 24 per output, so that bit o is (m << 24) >= c (m >= B): no
  * flag, no modulo counter in the loop. */
-static inline uint32_t ebnn_opt_nib2(uint32_t t, uint32_t u)
+typedef struct {
+    uint32_t m55, m33, m0f;
+} ebnn_opt_masks;
+
+/* The masks in registers: Thumb-2 then ANDs a shifted register in one instruction (GCC
+ * would rebuild each immediate mask after a separate shift). */
+static inline ebnn_opt_masks ebnn_opt_masks_get(void)
 {
-    t = t - ((t >> 1) & 0x55555555u);
-    u = u - ((u >> 1) & 0x55555555u);
-    t = (t & 0x33333333u) + ((t >> 2) & 0x33333333u) + (u & 0x33333333u) + ((u >> 2) & 0x33333333u);
-    return (t & 0x0F0F0F0Fu) + ((t >> 4) & 0x0F0F0F0Fu); /* bytes <= 16 */
+    ebnn_opt_masks k = {0x55555555u, 0x33333333u, 0x0F0F0F0Fu};
+#if defined(__GNUC__)
+    __asm__("" : "+r"(k.m55), "+r"(k.m33), "+r"(k.m0f));
+#endif
+    return k;
+}
+
+static inline uint32_t ebnn_opt_nib2(uint32_t t, uint32_t u, ebnn_opt_masks k)
+{
+    t = t - ((t >> 1) & k.m55);
+    u = u - ((u >> 1) & k.m55);
+    t = (t & k.m33) + ((t >> 2) & k.m33) + (u & k.m33) + ((u >> 2) & k.m33);
+    return (t & k.m0f) + ((t >> 4) & k.m0f); /* bytes <= 16 */
 }
 
 /* The byte counts of one row of W words against the inputs a0..a3 (unused ones 0). */
 #define EBNN_OPT_SHORT_X(W, w)                                                                                         \
-    ((W) <= 2 ? ebnn_opt_nib2(a0 ^ (w)[0], (W) == 2 ? a1 ^ (w)[1] : 0u)                                               \
-              : ebnn_opt_nib2(a0 ^ (w)[0], a1 ^ (w)[1]) + ebnn_opt_nib2(a2 ^ (w)[2], (W) == 4 ? a3 ^ (w)[3] : 0u))
+    ((W) <= 2 ? ebnn_opt_nib2(a0 ^ (w)[0], (W) == 2 ? a1 ^ (w)[1] : 0u, km)                                           \
+              : ebnn_opt_nib2(a0 ^ (w)[0], a1 ^ (w)[1], km) + ebnn_opt_nib2(a2 ^ (w)[2], (W) == 4 ? a3 ^ (w)[3] : 0u, km))
 /* m << 24 (byte sums <= 128: the multiply leaves m in the top byte) */
 #define EBNN_OPT_SHORT_M24(W, w) (EBNN_OPT_SHORT_X(W, w) * 0x01010101u)
 
@@ -193,6 +208,7 @@ void ebnn_bdense_thr_short(const uint32_t *in, const uint32_t *w, uint32_t *out,
                            const uint32_t *c)
 {
     const uint32_t a0 = in[0], a1 = words > 1 ? in[1] : 0u, a2 = words > 2 ? in[2] : 0u, a3 = words > 3 ? in[3] : 0u;
+    const ebnn_opt_masks km = ebnn_opt_masks_get();
     uint32_t bits = 0u;
     int32_t o;
 #if defined(__GNUC__) && defined(__thumb2__)
@@ -222,11 +238,37 @@ void ebnn_bdense_thr_short(const uint32_t *in, const uint32_t *w, uint32_t *out,
 void ebnn_bdense_short(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n)
 {
     const uint32_t a0 = in[0], a1 = words > 1 ? in[1] : 0u, a2 = words > 2 ? in[2] : 0u, a3 = words > 3 ? in[3] : 0u;
+    const ebnn_opt_masks km = ebnn_opt_masks_get();
     int32_t o;
     switch (words) {
     case 1: EBNN_OPT_SHORT_DOT(1) break;
     case 2: EBNN_OPT_SHORT_DOT(2) break;
     case 3: EBNN_OPT_SHORT_DOT(3) break;
     default: EBNN_OPT_SHORT_DOT(4) break;
+    }
+}
+
+/* ebnn_bdense_thr_t with the threshold folded per output at compile time: the rows of
+ * negative-slope outputs negated (thresholds 1 - thr), and with d = k - 2|A1| + sg (4 S - 2 T),
+ *     d < thr  <=>  sg 4 S - 2|A1| < thr + sg 2 T - k =: pq[o] (sg = 1) or pq[n + o] (sg = -1),
+ * so each bit is one subtraction's sign: no flag, no modulo counter. */
+void ebnn_bdense_bnd_t(const uint32_t *in, const uint32_t *w, const int32_t *pq, uint32_t *out, int32_t k,
+                       int32_t words, int32_t n, uint16_t *list)
+{
+    uint32_t s[16];
+    int32_t a1, flip, b, q;
+    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), g = flip ? -4 : 4;
+    const int32_t *r = flip ? pq + n : pq;
+    for (b = 0; b < n; b += 32, w += 32 * words + 1, r += 32) {
+        const int32_t m = n - b < 32 ? n - b : 32, lo = m < 16 ? m : 16;
+        uint32_t bits = 0u;
+        ebnn_opt_vsum(list, len, w, s);
+        for (q = 0; q < lo; q++) {
+            bits |= ((uint32_t)(g * (int32_t)(s[q] & 0xFFFFu) - 2 * a1 - r[q]) >> 31) << q;
+        }
+        for (q = 16; q < m; q++) {
+            bits |= ((uint32_t)(g * (int32_t)(s[q - 16] >> 16) - 2 * a1 - r[q]) >> 31) << q;
+        }
+        *out++ = bits;
     }
 }

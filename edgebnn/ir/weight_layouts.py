@@ -143,3 +143,19 @@ def short_thresholds(rows: np.ndarray, real: np.ndarray, k: int, thr, neg) -> tu
     bound = np.where(neg, np.clip(k - first + 1, 0, k + 1), first)  # neg: m < first <=> m' >= k - first + 1
     rows[neg] ^= np.asarray(real, np.uint32).reshape(1, -1)
     return rows, (bound << 24).astype(np.uint32)
+
+
+def t_bounds(rows: np.ndarray, real: np.ndarray, k: int, thr, neg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows (n, words) and the threshold ``bit = (d < thr) ^ neg`` -> (transposed blocks, their
+    one-counts, bounds pq int32 (2 n,)) for ebnn_bdense_bnd_t: negative-slope rows have their
+    real bits negated (d -> -d, so bit = d' < 1 - thr) and pq = thr + 2 T - k, then thr - 2 T - k."""
+    rows = np.asarray(rows, np.uint32).copy()
+    n = rows.shape[0]
+    thr = np.resize(np.asarray(thr, np.int64), n)
+    neg = np.resize(np.asarray(neg, bool), n)
+    rows[neg] ^= np.asarray(real, np.uint32).reshape(1, -1)
+    thr = np.where(neg, 1 - thr, thr)
+    wt, tw = transpose_rows(rows)
+    tw = np.asarray(tw, np.int64)
+    pq = np.concatenate([thr + 2 * tw - k, thr - 2 * tw - k])
+    return wt, tw, pq.astype(np.int32)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bits
-from ..weight_layouts import SHORT_WORDS, fits, fits_t, group_rows, short_thresholds, t_list_bytes, transpose_rows
+from ..weight_layouts import SHORT_WORDS, fits, fits_t, group_rows, short_thresholds, t_bounds, t_list_bytes, transpose_rows
 from .base import PORTABLE, Kernel
 from .binary import SPARSE_FORMATS, BinaryLayer, mask_work, weight_rows
 
@@ -77,6 +77,8 @@ class BDense(BinaryLayer):
             table, code, signs = self.huffman_call(em, op)
             return f"ebnn_bdense_huff({src}, {table}, {code}, {signs}, {dst}, {in_words}, {n}, {em.dst(op, 1)})"
         raw, thr = weight_rows(em.graph, op), "thr_" if op.epilogues else ""
+        if kernel == "transposed" and op.epilogues:
+            return self._bounded_t(em, op, raw)
         if kernel == "transposed":
             wt, tw = transpose_rows(raw)
             w, t = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_tw", "int32_t", tw)
@@ -89,6 +91,15 @@ class BDense(BinaryLayer):
             return f"ebnn_bdense({src}, {w}, {dst}, {k}, {in_words}, {n})"
         name = f"{thr}opt" if kernel == "grouped" else "thr_small"
         return f"ebnn_bdense_{name}({src}, {w}, {dst}, {k}, {in_words}, {n}{em.epilogue_args(op)})"
+
+    def _bounded_t(self, em, op, raw):
+        """The transposed kernel with its threshold folded into one bound per output."""
+        a, e_op = op.attrs, op.epilogues[0]
+        real = bits.pack_at(np.ones((1, a["k"]), bool), a["slots"], a["total"])
+        wt, _, pq = t_bounds(raw, real, a["k"], e_op.attrs["thr"], e_op.attrs["neg"])
+        w, b = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_pq", "int32_t", pq)
+        lst = f"((uint16_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
+        return f"ebnn_bdense_bnd_t({em.src(op)}, {w}, {b}, {em.dst(op)}, {a['k']}, {raw.shape[1]}, {len(raw)}, {lst})"
 
     def _short(self, em, op, raw):
         """Rows of at most SHORT_WORDS words; a threshold becomes one bias per output."""
