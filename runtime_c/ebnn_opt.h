@@ -145,11 +145,12 @@ static inline void ebnn_opt_group_inplace(uint32_t *x, int32_t groups)
 }
 
 /* Binary dense, grouped weights (3 * groups words per output). */
-void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n);
+void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n,
+                     uint32_t *x);
 /* The same fused with the threshold that follows: out bits = (d < thr[t]) ^ neg bit t,
  * t = o % mod (see ebnn_threshold). */
 void ebnn_bdense_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
-                         const int32_t *thr, const uint32_t *neg, int32_t mod);
+                         const int32_t *thr, const uint32_t *neg, int32_t mod, uint32_t *x);
 
 /* ebnn_bdense_thr_opt for short rows, plain (ungrouped) weights as ebnn_bdense. */
 void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
@@ -180,8 +181,9 @@ void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t
 void ebnn_binarize_bits_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, uint32_t lo,
                             int32_t invert);
 
-/* out[i] = table[in[i] + k]: an affine chain on accumulators |d| <= k tabulated. */
-void ebnn_affine_lut_i32(const int32_t *in, float *out, int32_t n, const float *table, int32_t k);
+/* out[i] = table[(in[i] + k) >> half]: an affine chain on accumulators |d| <= k tabulated
+ * (half = 1 when every d has the parity of k). */
+void ebnn_affine_lut_i32(const int32_t *in, float *out, int32_t n, const float *table, int32_t k, int32_t half);
 
 static inline int32_t ebnn_opt_ctz(uint32_t x)
 {

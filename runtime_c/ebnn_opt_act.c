@@ -160,11 +160,12 @@ void ebnn_binarize_bits_f32(const float *in, uint32_t *out, int32_t rows, int32_
 }
 
 /* An affine chain on accumulators |d| <= k with the same constants for every element, as a
- * table of its 2 k + 1 float32 results (computed at compile time by the same float32 steps). */
-void ebnn_affine_lut_i32(const int32_t *in, float *out, int32_t n, const float *table, int32_t k)
+ * table of its float32 results (computed at compile time by the same float32 steps): 2 k + 1
+ * of them, or with half = 1 the k + 1 of the d that have the parity of k. */
+void ebnn_affine_lut_i32(const int32_t *in, float *out, int32_t n, const float *table, int32_t k, int32_t half)
 {
     int32_t i;
     for (i = 0; i < n; i++) {
-        out[i] = table[in[i] + k];
+        out[i] = table[(in[i] + k) >> half];
     }
 }

@@ -1,10 +1,10 @@
 /* Optimised binary dense layers (see ebnn_opt.h): grouped weights, the activations
- * grouped once on the stack and shared by every output. */
+ * grouped once in arena scratch (x: 3 * groups words) and shared by every output. */
 #include "ebnn_opt.h"
 
-void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n)
+void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n,
+                     uint32_t *x)
 {
-    uint32_t x[EBNN_OPT_MAX_WORDS];
     const int32_t groups = (words + 2) / 3, stride = 3 * groups;
     ebnn_opt_group(in, words, x);
     int32_t o;
@@ -14,9 +14,8 @@ void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_
 }
 
 void ebnn_bdense_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
-                         const int32_t *thr, const uint32_t *neg, int32_t mod)
+                         const int32_t *thr, const uint32_t *neg, int32_t mod, uint32_t *x)
 {
-    uint32_t x[EBNN_OPT_MAX_WORDS];
     const int32_t groups = (words + 2) / 3, stride = 3 * groups;
     ebnn_opt_group(in, words, x);
     uint32_t bits = 0u;

@@ -2,7 +2,8 @@
 BatchNorm, scales and offsets, each step rounded to float32 in graph order.
 
 Optimised kernel: on int32 accumulators (|d| <= fan-in k) with the same constants for every
-element, the chain is tabulated at compile time (2 k + 1 float32 results, the same steps)."""
+element, the chain is tabulated at compile time (2 k + 1 float32 results, the same steps; k + 1
+when every accumulator has the parity of k)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +13,14 @@ from .base import PORTABLE, Kernel, OpKind, same_shape
 
 LUT_MAX_FANIN = 512  # a table of at most 1025 floats (4 KiB of flash)
 _EXACT = ("mul", "add", "sub", "div", "rsub", "rdiv", "abs", "max", "min", "prelu")  # float32 basic operations
+
+
+def _halved(graph, op) -> bool:
+    """Whether every accumulator has the parity of its fan-in k (a dense binary layer without a
+    connection mask: d = k - 2 m), so that the table keeps the k + 1 values (d + k) / 2."""
+    producer = graph.producer(op.inputs[0])
+    return producer is not None and producer.kind == "bdense" and producer.attrs.get("format") == "bits" \
+        and "mask" not in producer.attrs and int(producer.attrs["k"]) == graph.tensors[op.inputs[0]].fanin
 
 
 def _lut_chain(graph, op):
@@ -48,10 +57,11 @@ class Affine(OpKind):
 
     def c_call(self, em, op):
         if op.attrs["c_kernel"] == "lut":
-            k = em.graph.tensors[op.inputs[0]].fanin
-            table = chains.table(_lut_chain(em.graph, op), k, 1).reshape(-1)
+            k, half = em.graph.tensors[op.inputs[0]].fanin, int(_halved(em.graph, op))
+            table = chains.table(_lut_chain(em.graph, op), k, 1).reshape(-1)[::1 + half]
             lut = em.const(em.p + "_lut", "float", table.astype(np.float32))
-            return f"ebnn_affine_lut_i32({em.src(op)}, {em.dst(op)}, {em.graph.tensors[op.outputs[0]].size}, {lut}, {k})"
+            n = em.graph.tensors[op.outputs[0]].size
+            return f"ebnn_affine_lut_i32({em.src(op)}, {em.dst(op)}, {n}, {lut}, {k}, {half})"
         src_t, out_t = em.graph.tensors[op.inputs[0]], em.graph.tensors[op.outputs[0]]
         table, count = em.steps(em.p, op.attrs["chain"], out_t.channels)
         suffix = "i32" if src_t.dtype == "i32" else "f32"

@@ -54,16 +54,17 @@ class BDense(BinaryLayer):
         if kernel.name in SPARSE_FORMATS or fmt != "bits":
             return kernel.name == fmt
         words = weight_rows(graph, op).shape[1]
-        if kernel.name == "transposed":
-            return fits_t(op.attrs["k"], words)
+        if kernel.name == "transposed":  # integer inputs ask for the least SRAM: no list of set bits
+            return fits_t(op.attrs["k"], words) and not graph.input_quant
         if kernel.name == "short":
             return words <= SHORT_WORDS
         return fits(words) if kernel.name == "grouped" else True
 
     def scratch_bytes(self, graph, op):
-        if op.attrs["c_kernel"] != "transposed":
-            return 0
-        return t_list_bytes(op.attrs["k"], weight_rows(graph, op).shape[1])
+        words = weight_rows(graph, op).shape[1]
+        if op.attrs["c_kernel"] == "grouped":  # the activations, grouped once
+            return 12 * ((words + 2) // 3)
+        return t_list_bytes(op.attrs["k"], words) if op.attrs["c_kernel"] == "transposed" else 0
 
     def c_call(self, em, op):
         a, kernel = op.attrs, op.attrs["c_kernel"]
@@ -90,7 +91,8 @@ class BDense(BinaryLayer):
         if kernel == PORTABLE:
             return f"ebnn_bdense({src}, {w}, {dst}, {k}, {in_words}, {n})"
         name = f"{thr}opt" if kernel == "grouped" else "thr_small"
-        return f"ebnn_bdense_{name}({src}, {w}, {dst}, {k}, {in_words}, {n}{em.epilogue_args(op)})"
+        scratch = f", ((uint32_t *)(a + {em.plan.scratch[em.index]}))" if kernel == "grouped" else ""
+        return f"ebnn_bdense_{name}({src}, {w}, {dst}, {k}, {in_words}, {n}{em.epilogue_args(op)}{scratch})"
 
     def _bounded_t(self, em, op, raw):
         """The transposed kernel with its threshold folded into one bound per output."""
