@@ -234,7 +234,7 @@ int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *li
 void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 /* list: arena scratch (planned per layer) of EBNN_OPT_T_LIST(k, words) entries. */
-#define EBNN_OPT_T_LIST(k, words) ((32 * (words) < (k) / 2 + 32 ? 32 * (words) : (k) / 2 + 32) + 16)
+#define EBNN_OPT_T_LIST(k, words) (32 * (words) - (k) / 2 + 16) /* the set bits or the clear ones (gaps too) */
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
                    int32_t n, uint16_t *list);
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,

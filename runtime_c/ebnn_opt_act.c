@@ -114,7 +114,8 @@ static void ebnn_opt_clear_words(const float *in, uint32_t *out, int32_t nw, uin
     const void *p = in + 32;
     uint32_t bits = 0u;
     register uint32_t t0 __asm__("r4"), t1 __asm__("r5"), t2 __asm__("r6"), t3 __asm__("r7");
-    __asm__("1:\n\t" EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4
+    /* volatile: it stores the words itself, and its register outputs are unused */
+    __asm__ volatile("1:\n\t" EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4
             EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4
             "add %[p], %[p], #256\n\t"
             "str %[bits], [%[out]], #4\n\t"

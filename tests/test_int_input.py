@@ -113,3 +113,17 @@ def test_validate_runs_the_uint8_path(tmp_path):
     done = edgebnn_cli("validate", TFC, "--input-type", "uint8", "--random", "20", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK" in done.stdout
+
+
+def test_integer_input_kernels_clean_under_sanitizers(tmp_path):
+    """The integer-input kernels (binarize_int whole words and tail, scale_int) under ASan +
+    UBSan with exactly-sized buffers agree with the plain host build."""
+    from edgebnn.check.harness import sanitized_run
+
+    images, _ = load_mnist_test()
+    cases = [(TFC, "uint8", images[:4].reshape(4, 1, 28, 28)),
+             (_threshold_model(37, 9, 1), "int8", np.arange(-128, 128, 7, dtype=np.int8)[:37][None].repeat(2, 0)),
+             (_scaled_model(), "uint8", np.arange(0, 200, 10, dtype=np.uint8)[None].repeat(2, 0))]
+    for i, (model, kind, q) in enumerate(cases):
+        compiled = edgebnn.compile(model, target="cortex-m4", input_type=kind, out_dir=tmp_path / f"m{i}")
+        assert np.array_equal(sanitized_run(compiled.out_dir, q), compiled.run(q).reshape(len(q), -1))
