@@ -3,7 +3,15 @@
 
 #include "ebnn_input.h"
 
-#if defined(__GNUC__) && defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+/* The SIMD path: DSP cores, GCC-style asm, and optimisation on (at -O0 the frame pointer
+ * takes a register the asm needs). */
+#if defined(__GNUC__) && defined(__OPTIMIZE__) && defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+#define EBNN_INPUT_SIMD 1
+#else
+#define EBNN_INPUT_SIMD 0
+#endif
+
+#if EBNN_INPUT_SIMD
 /* 8 codes against one threshold q < 256: USUB8 sets a GE flag per byte where u >= q (int8
  * codes made u by one EOR per 4); SEL keeps 1 in the other bytes (0x01 for codes 0..3, 0x10
  * for 4..7), and one multiply by 0x01020408 gathers the 8 flags into the top byte in order
@@ -51,7 +59,7 @@ void ebnn_binarize_int(const void *in, uint32_t *out, int32_t rows, int32_t chan
     int32_t r, c, k, i = 0;
     for (r = 0; r < rows; r++, out += wc) {
         c = 0;
-#if defined(__GNUC__) && defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+#if EBNN_INPUT_SIMD
         if (mod == 1 && !inv[0] && q[0] < 256u) {
             const int32_t nw = channels >> 5;
             ebnn_input_words(p, out, nw, q[0], flip != 0u);

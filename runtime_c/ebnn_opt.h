@@ -25,6 +25,15 @@
 #include <arm_acle.h>
 #endif
 
+/* The hand-scheduled Thumb-2 loops of the short dense and float binarize kernels (GCC-style
+ * asm, optimisation on: at -O0 the frame pointer takes a register they need); the same C
+ * runs elsewhere. */
+#if defined(__GNUC__) && defined(__thumb2__) && defined(__OPTIMIZE__)
+#define EBNN_OPT_ASM 1
+#else
+#define EBNN_OPT_ASM 0
+#endif
+
 /* Groups of 3 words counted by one carry-save chunk: counts per bit <= 30, so five
  * planes (weights 1..16) hold them and the top plane never carries. */
 #define EBNN_OPT_CHUNK 10

@@ -65,7 +65,7 @@ void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t
  * the bits of x lie in [lo, 0x7F800000] (lo = bits of t, + 1 when strict; -0, negatives and
  * NaNs fall outside), i.e. when (bits - lo) < r with r = 0x7F800001 - lo.  Thumb-2: the
  * comparison's carry is shifted in (ADC), four pixels per LDM, 3.25 instructions a pixel. */
-#if defined(__GNUC__) && defined(__thumb2__)
+#if EBNN_OPT_ASM
 /* Four pixels p[-4..-1], the last first (each bit is shifted in from the carry). */
 #define EBNN_OPT_CLEAR4                                                                                                \
     "ldmdb %[p]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"                                                                  \
@@ -83,10 +83,10 @@ static inline uint32_t ebnn_opt_clear_f32(const float *in, int32_t m, uint32_t l
 {
     uint32_t bits = 0u;
     int32_t b = m;
-#if defined(__GNUC__) && defined(__thumb2__)
+#if EBNN_OPT_ASM
     const void *p = in + m; /* read by the asm only: no aliased C access */
     /* LDM takes its registers in ascending order: pinned (GNU local register variables) */
-    register uint32_t t0 __asm__("r4"), t1 __asm__("r5"), t2 __asm__("r6"), t3 __asm__("r7");
+    register uint32_t t0 __asm__("r8"), t1 __asm__("r9"), t2 __asm__("r10"), t3 __asm__("r11");
     if (m == 32) { /* straight-line: 3.25 instructions a pixel */
         __asm__(EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4
                 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR_OPERANDS);
@@ -107,13 +107,13 @@ static inline uint32_t ebnn_opt_clear_f32(const float *in, int32_t m, uint32_t l
     return bits;
 }
 
-#if defined(__GNUC__) && defined(__thumb2__)
+#if EBNN_OPT_ASM
 /* nw whole words of pixels from in to out, in one loop: 109 instructions a word. */
 static void ebnn_opt_clear_words(const float *in, uint32_t *out, int32_t nw, uint32_t lo, uint32_t r)
 {
     const void *p = in + 32;
     uint32_t bits = 0u;
-    register uint32_t t0 __asm__("r4"), t1 __asm__("r5"), t2 __asm__("r6"), t3 __asm__("r7");
+    register uint32_t t0 __asm__("r8"), t1 __asm__("r9"), t2 __asm__("r10"), t3 __asm__("r11");
     /* volatile: it stores the words itself, and its register outputs are unused */
     __asm__ volatile("1:\n\t" EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4
             EBNN_OPT_CLEAR4 EBNN_OPT_CLEAR4
@@ -136,7 +136,7 @@ void ebnn_binarize_bits_f32(const float *in, uint32_t *out, int32_t rows, int32_
     const int32_t wc = EBNN_WORDS(channels);
     int32_t row, c = 0, i;
     for (row = 0; row < rows; row++, out += wc) {
-#if defined(__GNUC__) && defined(__thumb2__)
+#if EBNN_OPT_ASM
         if (channels >= 32) {
             ebnn_opt_clear_words(in, out, channels >> 5, lo, r);
             c = channels & ~31;

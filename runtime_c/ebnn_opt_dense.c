@@ -163,7 +163,7 @@ static inline uint32_t ebnn_opt_nib2(uint32_t t, uint32_t u, ebnn_opt_masks k)
         }                                                                                                              \
     }
 
-#if defined(__GNUC__) && defined(__thumb2__)
+#if EBNN_OPT_ASM
 /* Two-word rows in Thumb-2: outputs 32 at a time, last first, each bit shifted in from the
  * carry of the comparison (ADCS); a sentinel bit set 32 - m places up ends the block when
  * it carries out.  22 instructions per output, masks in registers. */
@@ -210,7 +210,7 @@ void ebnn_bdense_thr_short(const uint32_t *in, const uint32_t *w, uint32_t *out,
     const ebnn_opt_masks km = ebnn_opt_masks_get();
     uint32_t bits = 0u;
     int32_t o;
-#if defined(__GNUC__) && defined(__thumb2__)
+#if EBNN_OPT_ASM
     if (words == 2) {
         for (o = 0; o < n; o += 32, w += 64, c += 32) {
             *out++ = ebnn_opt_short2_block(a0, a1, w, c, n - o < 32 ? n - o : 32);
@@ -234,11 +234,59 @@ void ebnn_bdense_thr_short(const uint32_t *in, const uint32_t *w, uint32_t *out,
         out[o] = k - 2 * (int32_t)(EBNN_OPT_SHORT_M24(W, w) >> 24);                                                    \
     }
 
+#if EBNN_OPT_ASM
+/* Two-word rows without a threshold, four outputs per step: d = k - 2 m = k - (m << 24 >> 23)
+ * (the multiply's bit 23 is 0: the lower bytes sum to at most 48); 20.5 instructions per
+ * output in 13 registers (a frame pointer may take the 14th).  The row's d into %[D]. */
+#define EBNN_OPT_DOT2(D, T, U)                                                                                         \
+    "ldrd %[" T "], %[" U "], [%[w]], #8\n\t"                                                                        \
+    "eor %[" T "], %[" T "], %[a0]\n\t"                                                                              \
+    "eor %[" U "], %[" U "], %[a1]\n\t"                                                                              \
+    "and %[x], %[m55], %[" T "], lsr #1\n\t"                                                                         \
+    "sub %[" T "], %[" T "], %[x]\n\t"                                                                               \
+    "and %[x], %[m55], %[" U "], lsr #1\n\t"                                                                         \
+    "sub %[" U "], %[" U "], %[x]\n\t"                                                                               \
+    "and %[x], %[m33], %[" T "], lsr #2\n\t"                                                                         \
+    "and %[" T "], %[" T "], %[m33]\n\t"                                                                             \
+    "add %[" T "], %[" T "], %[x]\n\t"                                                                               \
+    "and %[x], %[m33], %[" U "], lsr #2\n\t"                                                                         \
+    "and %[" U "], %[" U "], %[m33]\n\t"                                                                             \
+    "add %[" T "], %[" T "], %[" U "]\n\t"                                                                           \
+    "add %[" T "], %[" T "], %[x]\n\t"                                                                               \
+    "and %[x], %[m0f], %[" T "], lsr #4\n\t"                                                                         \
+    "and %[" T "], %[" T "], %[m0f]\n\t"                                                                             \
+    "add %[" T "], %[" T "], %[x]\n\t"                                                                               \
+    "mul %[" T "], %[" T "], %[m01]\n\t"                                                                             \
+    "sub %[" D "], %[k], %[" T "], lsr #23\n\t"
+
+static void ebnn_opt_short2_dots(uint32_t a0, uint32_t a1, const uint32_t *w, int32_t *out, int32_t k, int32_t quads)
+{
+    uint32_t t, u, x;
+    const uint32_t m55 = 0x55555555u, m33 = 0x33333333u, m0f = 0x0F0F0F0Fu, m01 = 0x01010101u;
+#define EBNN_OPT_DOT2_STORE EBNN_OPT_DOT2("t", "t", "u") "str %[t], [%[out]], #4\n\t"
+    __asm__ volatile("1:\n\t" EBNN_OPT_DOT2_STORE EBNN_OPT_DOT2_STORE EBNN_OPT_DOT2_STORE EBNN_OPT_DOT2_STORE
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [w] "+r"(w), [out] "+r"(out), [n] "+r"(quads), [t] "=&r"(t), [u] "=&r"(u), [x] "=&r"(x)
+                     : [a0] "r"(a0), [a1] "r"(a1), [m55] "r"(m55), [m33] "r"(m33), [m0f] "r"(m0f), [m01] "r"(m01),
+                       [k] "r"(k)
+                     : "cc", "memory");
+}
+#endif
+
 void ebnn_bdense_short(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n)
 {
     const uint32_t a0 = in[0], a1 = words > 1 ? in[1] : 0u, a2 = words > 2 ? in[2] : 0u, a3 = words > 3 ? in[3] : 0u;
     const ebnn_opt_masks km = ebnn_opt_masks_get();
     int32_t o;
+#if EBNN_OPT_ASM
+    if (words == 2 && n > 3) { /* groups of 4 here, the rest below */
+        ebnn_opt_short2_dots(a0, a1, w, out, k, n >> 2);
+        w += 2 * (n & ~3);
+        out += n & ~3;
+        n &= 3;
+    }
+#endif
     switch (words) {
     case 1: EBNN_OPT_SHORT_DOT(1) break;
     case 2: EBNN_OPT_SHORT_DOT(2) break;
