@@ -91,7 +91,9 @@ def conv_pool_model(c, m, hw, pad, pool=2, bn_first=False, seed=0):
 
 def shapes():
     yield "bdense", "K=784->64 (TFC layer 1)", 0.0, dense_model(784, 64)
+    yield "bdense", "K=64->64 (TFC layers 2, 3)", 0.0, dense_model(64, 64)
     yield "bdense", "K=1024->256", 0.0, dense_model(1024, 256)
+    yield "bdense", "K=3136->128 (98 words)", 0.0, dense_model(3136, 128)
     yield "bconv", "3x3 64->64 16x16 pad 0", 0.0, conv_model(64, 64, 16, 0)
     yield "bconv", "3x3 64->64 16x16 pad 0", 0.9, conv_model(64, 64, 16, 0, 0.9)
     yield "bconv", "3x3 32->64 28x28 pad 1 +maxpool 2+BN+sign", 0.0, conv_pool_model(32, 64, 28, 1)

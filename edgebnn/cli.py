@@ -56,10 +56,10 @@ def cmd_compile(args) -> int:
     try:
         compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, sram=args.sram,
                                     flash=args.flash, allow_overflow=args.allow_overflow, weights=args.weights,
-                                    kernels=args.kernels)
+                                    kernels=args.kernels, **_input_kwargs(args))
     except BudgetError as exc:
         report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights,
-                                  args.kernels)[-1]
+                                  args.kernels, _input_tuple(args))[-1]
         exc.details = "\n".join([exc.details, *_suggestions(args.model, report)])
         raise
     print(layer_table(compiled.report))
@@ -74,7 +74,8 @@ def cmd_compile(args) -> int:
 def cmd_plan(args) -> int:
     if args.output is not None:
         outdir.check(args.output)
-    report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights)[-1]
+    report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights,
+                              inputs=_input_tuple(args))[-1]
     if args.output:
         outdir.write(args.output, compiler.report_files(report))
     if args.json:
@@ -95,7 +96,8 @@ def cmd_plan(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights)[-1]
+    report = compiler.analyse(args.model, args.target, args.sram, args.flash, args.weights,
+                              inputs=_input_tuple(args))[-1]
     if args.json:
         print(jsontext.dumps(report, indent=2))
     else:
@@ -106,16 +108,34 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def _input_tuple(args) -> tuple:
+    return args.input_type, args.input_scale, args.input_zero_point
+
+
+def _input_kwargs(args) -> dict:
+    return {"input_type": args.input_type, "input_scale": args.input_scale, "input_zero_point": args.input_zero_point}
+
+
 def _inputs(args, shape) -> np.ndarray:
     if not args.inputs:
         rng = np.random.default_rng(args.seed)
-        return rng.standard_normal((args.random,) + tuple(shape[1:])).astype(np.float32)
+        size = (args.random,) + tuple(shape[1:])
+        if args.input_type != "float32":  # every code of the integer type, uniformly
+            info = np.iinfo(args.input_type)
+            return rng.integers(info.min, info.max, size=size, endpoint=True).astype(args.input_type)
+        return rng.standard_normal(size).astype(np.float32)
     x = _npy(args.inputs)
     want = f"(N, {', '.join(map(str, shape[1:]))})"
     if x.ndim != len(shape) or tuple(x.shape[1:]) != tuple(shape[1:]) or not len(x):
         raise EdgebnnError(f"inputs '{args.inputs}' of shape {list(x.shape)}: the model takes {want} with N >= 1")
     if not np.all(np.isfinite(x)):
         raise EdgebnnError(f"inputs '{args.inputs}' hold NaN or infinite values: give finite inputs")
+    if args.input_type != "float32":
+        info = np.iinfo(args.input_type)
+        if not (np.all(x == np.round(x)) and x.min() >= info.min and x.max() <= info.max):
+            raise EdgebnnError(f"inputs '{args.inputs}': --input-type {args.input_type} takes integers in "
+                               f"{info.min}..{info.max}")
+        return x.astype(args.input_type)
     return x
 
 
@@ -141,7 +161,7 @@ def cmd_validate(args) -> int:
     from .check.validate import validate
 
     graph = compiler.lowered(args.model)
-    result = validate(args.model, _inputs(args, graph.input_shape), kernels=args.kernels)
+    result = validate(args.model, _inputs(args, graph.input_shape), kernels=args.kernels, inputs=_input_tuple(args))
     if args.json:
         print(jsontext.dumps(result, indent=2))
         return 0 if result["ok"] else 1
@@ -181,7 +201,7 @@ def cmd_emulate(args) -> int:
     if args.output is not None:
         outdir.check(args.output)
     compiled = compiler.compile(args.model, target=args.target, out_dir=args.output, allow_overflow=True,
-                                kernels=args.kernels)
+                                kernels=args.kernels, **_input_kwargs(args))
     args.random = args.n or 10
     x = _inputs(args, compiled.graph.input_shape)[: args.n]
     _, stats = compiled.emulate(x, timeout=args.timeout)
@@ -226,6 +246,15 @@ def _budget_options(p: argparse.ArgumentParser) -> None:
                         "or a direct inner loop (masked or word-list only)")
 
 
+def _input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input-type", choices=["float32", "uint8", "int8"], default="float32",
+                   help="the C's input: float32 (default), or integer codes q read as scale * (q - zero point); "
+                        "the model's first op must binarize or scale its input")
+    p.add_argument("--input-scale", type=float, default=None,
+                   help="scale of integer inputs (default 1/255 for uint8, 1/128 for int8)")
+    p.add_argument("--input-zero-point", type=int, default=None, help="zero point of integer inputs (default 0)")
+
+
 def _kernels_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernels", choices=["optimized", "reference"], default="optimized",
                    help="optimised kernels per target (default) or the portable reference kernels")
@@ -265,12 +294,14 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--allow-overflow", action="store_true",
                    help="write the C even when the model does not fit the target's SRAM or flash")
     _kernels_option(c)
+    _input_options(c)
     c.set_defaults(fn=cmd_compile)
 
     i = sub.add_parser("inspect", help="the layer table of a model")
     i.add_argument("model")
     _budget_options(i)
     i.add_argument("--json", action="store_true")
+    _input_options(i)
     i.set_defaults(fn=cmd_inspect)
 
     pl = sub.add_parser("plan", help="the memory plan and budget check: per-layer arena offsets, live bytes")
@@ -278,6 +309,7 @@ def parser() -> argparse.ArgumentParser:
     _budget_options(pl)
     pl.add_argument("-o", "--output", help="write report.md, report.json and memory.png here")
     pl.add_argument("--json", action="store_true", help="print the report as one JSON document")
+    _input_options(pl)
     pl.set_defaults(fn=cmd_plan)
 
     v = sub.add_parser("validate", help="run the C on the host against the reference and onnxruntime (the TFLite interpreter for .tflite)")
@@ -288,6 +320,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--json", action="store_true")
     _kernels_option(v)
+    _input_options(v)
     v.set_defaults(fn=cmd_validate)
 
     e = sub.add_parser("emulate", help="cross-compile and run the C under QEMU: bit-exact check, instruction counts")
@@ -300,6 +333,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--timeout", type=seconds, default=None, help="seconds QEMU may run (default 120 + 2 per input)")
     e.add_argument("--json", action="store_true")
     _kernels_option(e)
+    _input_options(e)
     e.set_defaults(fn=cmd_emulate)
 
     from .design import command as design_command

@@ -11,6 +11,7 @@ import numpy as np
 from . import codegen, frontend, outdir, passes, planner, targets
 from . import report as reports
 from .codegen import sizes
+from .passes import int_input
 from .ir import Graph
 from .ir.reference import Reference
 from .report import budget
@@ -35,7 +36,7 @@ class CompiledModel:
         if self._host is None:
             g = self.graph
             self._host = HostModel(self.out_dir, g.tensors[g.input].size, g.tensors[g.output].size)
-        x = np.asarray(x, np.float32)
+        x = int_input.input_array(self.graph, x)
         _check_input(self.graph, x)
         return self._host.run(x).reshape((len(x),) + tuple(self.graph.output_shape[1:]))
 
@@ -51,22 +52,24 @@ def _check_input(graph: Graph, x: np.ndarray) -> None:
         raise ValueError(f"input of shape {x.shape}: expected (N, {', '.join(map(str, graph.input_shape[1:]))})")
 
 
-def lowered(model, weights: str = "size", kernels: str = "optimized") -> Graph:
+def lowered(model, weights: str = "size", kernels: str = "optimized", inputs: tuple = ("float32",)) -> Graph:
     graph = model if isinstance(model, Graph) else frontend.load(model)
-    return passes.lower(graph, weights, kernels)
+    return passes.lower(graph, weights, kernels, inputs)
 
 
 def reference(model) -> Reference:
     return Reference(lowered(model))
 
 
-def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", kernels="optimized"):
+def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", kernels="optimized",
+            inputs: tuple = ("float32",)):
     """(lowered graph, C files, report) without writing anything; ``sram``/``flash``
     override the target's budget (bytes, or '2KiB', '512K', '1MiB'); ``weights``: sparse
     layers stored for the smallest flash ("size") or a direct inner loop ("speed");
-    ``kernels``: "optimized" (default) or "reference" (the portable kernels)."""
+    ``kernels``: "optimized" (default) or "reference" (the portable kernels); ``inputs``:
+    (input_type, input_scale, input_zero_point) as ``compile`` takes them."""
     tgt = targets.get(target).with_budget(sram, flash)
-    graph = lowered(model, weights, kernels)
+    graph = lowered(model, weights, kernels, inputs)
     plan = planner.plan(graph)
     files, layer_bytes = codegen.render(graph, plan, __version__)
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))
@@ -84,12 +87,16 @@ def report_files(rep: dict, picture: bool = True) -> dict:
 
 
 def compile(model, target="cortex-m4", out_dir=None, *, sram=None, flash=None,  # noqa: A001 - the API's name
-            allow_overflow=False, weights="size", kernels="optimized") -> CompiledModel:
+            allow_overflow=False, weights="size", kernels="optimized", input_type="float32", input_scale=None,
+            input_zero_point=None) -> CompiledModel:
     """Compile to C in ``out_dir``.  A model that does not fit the target's SRAM or flash
     raises budget.BudgetError (nothing written) unless ``allow_overflow``.  Without an
     ``out_dir`` (a temporary folder, for run/emulate) the picture is not drawn: it costs
-    more than the rest of a small compile."""
-    graph, files, rep = analyse(model, target, sram, flash, weights, kernels)
+    more than the rest of a small compile.  ``input_type`` "uint8" or "int8": the C takes
+    integer codes q read as ``x = input_scale * (q - input_zero_point)`` (defaults 1/255
+    and 1/128, zero point 0; passes/int_input.py); the first op must binarize or scale x."""
+    inputs = (input_type, input_scale, input_zero_point)
+    graph, files, rep = analyse(model, target, sram, flash, weights, kernels, inputs)
     if not allow_overflow:
         budget.check(rep)
     files.update(report_files(rep, picture=out_dir is not None))

@@ -25,6 +25,15 @@
 #include <arm_acle.h>
 #endif
 
+/* The hand-scheduled Thumb-2 loops of the short dense and float binarize kernels (GCC-style
+ * asm, optimisation on: at -O0 the frame pointer takes a register they need); the same C
+ * runs elsewhere. */
+#if defined(__GNUC__) && defined(__thumb2__) && defined(__OPTIMIZE__)
+#define EBNN_OPT_ASM 1
+#else
+#define EBNN_OPT_ASM 0
+#endif
+
 /* Groups of 3 words counted by one carry-save chunk: counts per bit <= 30, so five
  * planes (weights 1..16) hold them and the top plane never carries. */
 #define EBNN_OPT_CHUNK 10
@@ -145,15 +154,24 @@ static inline void ebnn_opt_group_inplace(uint32_t *x, int32_t groups)
 }
 
 /* Binary dense, grouped weights (3 * groups words per output). */
-void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n);
+void ebnn_bdense_opt(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n,
+                     uint32_t *x);
 /* The same fused with the threshold that follows: out bits = (d < thr[t]) ^ neg bit t,
  * t = o % mod (see ebnn_threshold). */
 void ebnn_bdense_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
-                         const int32_t *thr, const uint32_t *neg, int32_t mod);
+                         const int32_t *thr, const uint32_t *neg, int32_t mod, uint32_t *x);
 
 /* ebnn_bdense_thr_opt for short rows, plain (ungrouped) weights as ebnn_bdense. */
 void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t k, int32_t words, int32_t n,
                            const int32_t *thr, const uint32_t *neg, int32_t mod);
+
+/* Rows of at most EBNN_OPT_SHORT_WORDS words, plain weights as ebnn_bdense.  Thresholded:
+ * bit o = (m << 24) >= c[o] with m = popcount(in ^ row o) (the compiler negates the rows of
+ * negative-slope outputs and sets c = B << 24: bit set iff m >= B). */
+#define EBNN_OPT_SHORT_WORDS 4
+void ebnn_bdense_thr_short(const uint32_t *in, const uint32_t *w, uint32_t *out, int32_t words, int32_t n,
+                           const uint32_t *c);
+void ebnn_bdense_short(const uint32_t *in, const uint32_t *w, int32_t *out, int32_t k, int32_t words, int32_t n);
 
 /* Binary convolution, grouped weights (3 * groups words per output channel for
  * its kh * kw * words(Cin) row); as ebnn_bconv. */
@@ -166,6 +184,15 @@ void ebnn_bconv_thr_opt(const uint32_t *in, const uint32_t *w, uint32_t *out, co
  * (> when strict), swapped when invert. */
 void ebnn_binarize_cmp_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, const float *t,
                            int32_t t_mod, int32_t strict, int32_t invert);
+
+/* The same for one threshold t > 0 compared as a float32 bit pattern (exact for every input,
+ * -0 and NaN included): lo = the bits of t, + 1 when strict. */
+void ebnn_binarize_bits_f32(const float *in, uint32_t *out, int32_t rows, int32_t channels, uint32_t lo,
+                            int32_t invert);
+
+/* out[i] = table[(in[i] + k) >> half]: an affine chain on accumulators |d| <= k tabulated
+ * (half = 1 when every d has the parity of k). */
+void ebnn_affine_lut_i32(const int32_t *in, float *out, int32_t n, const float *table, int32_t k, int32_t half);
 
 static inline int32_t ebnn_opt_ctz(uint32_t x)
 {
@@ -209,8 +236,9 @@ EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
 /* Transposed dense kernels (ebnn_opt_dense.c): w holds ceil(n / 32) blocks of
  * 32 * words + 1 words (word i: bit q = weight bit of output 32 b + q at input bit i of
  * the packed row, padding included; then a 0 word); tw[o] = number of 1 weight bits of
- * output o.  32 * words <= EBNN_OPT_T_MAX_BITS. */
+ * output o.  32 * words <= EBNN_OPT_T_MAX_BITS (convolution), EBNN_OPT_T_DENSE_BITS (dense). */
 #define EBNN_OPT_T_MAX_BITS 1024
+#define EBNN_OPT_T_DENSE_BITS 32768 /* vertical sums stay below 2^16 per 16-bit lane */
 int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
 void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);
@@ -218,10 +246,16 @@ void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_
  * lane q at bit q) of init (12 planes) plus the sums (the pooled conv starts them at its
  * per-lane offsets and compares the planes with one number). */
 void ebnn_opt_vsum32_planes(const uint32_t *list, int32_t n, const uint32_t *w, const uint32_t *init, uint32_t *p);
+/* list: arena scratch (planned per layer) of EBNN_OPT_T_LIST(k, words) entries. */
+#define EBNN_OPT_T_LIST(k, words) (32 * (words) - (k) / 2 + 16) /* the set bits or the clear ones (gaps too) */
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
-                   int32_t n);
+                   int32_t n, uint16_t *list);
 void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
-                       int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod);
+                       int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod, uint16_t *list);
+/* ebnn_bdense_thr_t with the threshold folded per output (weight_layouts.t_bounds): pq holds
+ * n bounds for a list of set bits, then n for a list of clear ones. */
+void ebnn_bdense_bnd_t(const uint32_t *in, const uint32_t *w, const int32_t *pq, uint32_t *out, int32_t k,
+                       int32_t words, int32_t n, uint16_t *list);
 
 /* Transposed binary convolution (ebnn_opt_conv.c), stride_w = dil_w = 1: w holds
  * ceil(out_c / 32) blocks of k_w * k_h taps, column-major (tap (i, j) at j * k_h + i),

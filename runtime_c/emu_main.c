@@ -2,7 +2,7 @@
  * semihosting file I/O and times it with SysTick.
  *
  * Files, in QEMU's working folder:
- *   input.bin   MODEL_INPUT_SIZE float32 values per inference, read to EOF
+ *   input.bin   MODEL_INPUT_SIZE model_input_t values per inference, read to EOF
  *   output.bin  MODEL_OUTPUT_SIZE model_output_t values (float32, or int32 indices) per inference
  *   stats.bin   uint32 words: a header, then per inference MODEL_LAYERS + 3
  *               stamps of (wraps, value, spins) - see edgebnn/emulate.py
@@ -45,7 +45,7 @@ void emu_layer_hook(int i);
 
 static volatile uint32_t emu_wraps;
 static emu_stamp emu_stamps[EMU_STAMPS];
-static float emu_in[MODEL_INPUT_SIZE];
+static model_input_t emu_in[MODEL_INPUT_SIZE];
 static model_output_t emu_out[MODEL_OUTPUT_SIZE];
 
 void emu_systick_handler(void)

@@ -62,8 +62,9 @@ def _check_run(compiled, x, outputs, stats, machine):
     assert all(c >= -stats["resolution_instructions"] for c in stats["per_layer_instructions"])
     assert sum(stats["per_layer_instructions"]) > 0
     assert len(stats["instructions"]) == len(x)
-    # TFC: ~59k binary MACs and 784 binarised pixels cost tens of thousands of instructions.
-    assert 20_000 < stats["instructions_per_inference"] < 1_000_000
+    # TFC: ~59k binary MACs and 784 binarised pixels cost about ten thousand instructions
+    # (at most 8 binary MACs per instruction without a popcount instruction).
+    assert 7_000 < stats["instructions_per_inference"] < 1_000_000
     assert stats["instructions_min"] <= stats["instructions_per_inference"] <= stats["instructions_max"]
     # The hooks' own cost is taken out: the layers add up to the whole inference but for
     # model_run's entry and exit (a few instructions) and one resolution step per layer.

@@ -194,7 +194,7 @@ def test_the_sanitized_build_catches_an_out_of_bounds_read(tmp_path):
     compiled = edgebnn.compile(built.model, target="cortex-m4", out_dir=tmp_path / "out", **_compile_kwargs(0))
     model_c = compiled.out_dir / "model.c"
     text = model_c.read_text()
-    hook = "void model_run_arena(const float *input, model_output_t *output, void *arena)\n{\n"
+    hook = "void model_run_arena(const model_input_t *input, model_output_t *output, void *arena)\n{\n"
     assert hook in text
     model_c.write_text(text.replace(hook, hook + "    volatile float edge = input[MODEL_INPUT_SIZE]; (void)edge;\n"))
     with pytest.raises(harness.SanitizerError, match="AddressSanitizer"):
@@ -206,7 +206,7 @@ def test_the_sanitized_build_catches_undefined_behaviour(tmp_path):
     compiled = edgebnn.compile(built.model, target="cortex-m4", out_dir=tmp_path / "out", **_compile_kwargs(1))
     model_c = compiled.out_dir / "model.c"
     text = model_c.read_text()
-    hook = "void model_run_arena(const float *input, model_output_t *output, void *arena)\n{\n"
+    hook = "void model_run_arena(const model_input_t *input, model_output_t *output, void *arena)\n{\n"
     model_c.write_text(text.replace(hook, hook + "    volatile int32_t big = INT32_MAX; big = big + (int32_t)(input[0] >= -1e30f);\n"))
     with pytest.raises(harness.SanitizerError, match="runtime error"):
         harness.sanitized_run(compiled.out_dir, inputs(np.random.default_rng(0), built.input_shape))

@@ -59,7 +59,9 @@ def emulate(compiled, x: np.ndarray, timeout: float | None = None) -> tuple[np.n
         raise EdgebnnError(f"target '{target.name}' has no QEMU machine; emulate a Cortex-M target "
                            f"({', '.join(n for n in targets.available() if targets.get(n).qemu_machine)})")
     tools = _tools(target)
-    x = np.ascontiguousarray(np.asarray(x, np.float32))
+    from ..passes.int_input import input_array
+
+    x = np.ascontiguousarray(input_array(compiled.graph, x))  # float32, or the model's integer codes
     host = compiled.run(x)  # also checks the input shape
     n = len(x)
     g = compiled.graph
@@ -69,7 +71,7 @@ def emulate(compiled, x: np.ndarray, timeout: float | None = None) -> tuple[np.n
         elf = build_firmware(compiled.out_dir, target, work, tools["cc"])
         image = image_sizes(elf, tools["size"])
         model = model_sizes(compiled.out_dir, target, work / "model-size", tools["cc"], tools["size"])
-        x.astype("<f4").tofile(work / "input.bin")
+        x.astype(x.dtype.newbyteorder("<")).tofile(work / "input.bin")
         run_qemu(target.qemu_machine, work, timeout if timeout is not None else default_timeout(n))
         out = np.fromfile(work / "output.bin", output_dtype(compiled.out_dir))
         raw = np.fromfile(work / "stats.bin", "<u4")

@@ -17,15 +17,16 @@ import numpy as np
 from . import cache
 
 CDEF = """
-void edgebnn_run_batch(const float *input, void *output, int n);
+void edgebnn_run_batch(const void *input, void *output, int n);
 """
 BATCH_SOURCE = """
 #include "model.h"
-void edgebnn_run_batch(const float *input, void *output, int n)
+void edgebnn_run_batch(const void *input, void *output, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
-        model_run(input + (long)i * MODEL_INPUT_SIZE, (model_output_t *)output + (long)i * MODEL_OUTPUT_SIZE);
+        model_run((const model_input_t *)input + (long)i * MODEL_INPUT_SIZE,
+                  (model_output_t *)output + (long)i * MODEL_OUTPUT_SIZE);
     }
 }
 """
@@ -39,17 +40,18 @@ class HostModel:
     def __init__(self, out_dir: Path, input_size: int, output_size: int, extra_cflags=()):
         self.out_dir = Path(out_dir)
         self.input_size, self.output_size = input_size, output_size
-        self.dtype = output_dtype(self.out_dir)
+        self.dtype, self.in_dtype = output_dtype(self.out_dir), input_dtype(self.out_dir)
         self.lib, self.ffi = _build(self.out_dir, tuple(extra_cflags))
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """x: (N, ...) float32 with MODEL_INPUT_SIZE values per row -> (N, MODEL_OUTPUT_SIZE)."""
-        flat = np.ascontiguousarray(np.asarray(x, np.float32).reshape(len(x), -1))
+        """x: (N, ...) float32 (or the model's integer codes) with MODEL_INPUT_SIZE values per row
+        -> (N, MODEL_OUTPUT_SIZE)."""
+        flat = np.ascontiguousarray(np.asarray(x, self.in_dtype).reshape(len(x), -1))
         if flat.shape[1] != self.input_size:
             raise ValueError(f"input rows hold {flat.shape[1]} values, the model takes {self.input_size}")
         out = np.zeros((len(flat), self.output_size), self.dtype)
         if len(flat):
-            self.lib.edgebnn_run_batch(self.ffi.from_buffer("float[]", flat), self.ffi.from_buffer(out), len(flat))
+            self.lib.edgebnn_run_batch(self.ffi.from_buffer(flat), self.ffi.from_buffer(out), len(flat))
         return out
 
 
@@ -57,6 +59,15 @@ def output_dtype(out_dir) -> type:
     """The emitted model's output element type (model.h): float32, or int32 indices."""
     header = (Path(out_dir) / "model.h").read_text()
     return np.int32 if "typedef int32_t model_output_t;" in header else np.float32
+
+
+def input_dtype(out_dir) -> type:
+    """The emitted model's input element type (model.h): float32, or uint8 / int8 codes."""
+    header = (Path(out_dir) / "model.h").read_text()
+    for ctype, dtype in (("uint8_t", np.uint8), ("int8_t", np.int8)):
+        if f"typedef {ctype} model_input_t;" in header:
+            return dtype
+    return np.float32
 
 
 def _sources(out_dir: Path) -> list[Path]:
@@ -130,8 +141,8 @@ SANITIZE_MAIN = r"""
 #include <string.h>
 #include "model.h"
 
-/* edgebnn sanitizer driver: model_run_arena on every input of argv[1] (float32 rows of
- * MODEL_INPUT_SIZE) with exactly-sized heap buffers; outputs to argv[2]. */
+/* edgebnn sanitizer driver: model_run_arena on every input of argv[1] (rows of
+ * MODEL_INPUT_SIZE model_input_t) with exactly-sized heap buffers; outputs to argv[2]. */
 int main(int argc, char **argv)
 {
     FILE *fi, *fo;
@@ -141,14 +152,14 @@ int main(int argc, char **argv)
         return 64;
     }
     fseek(fi, 0, SEEK_END);
-    n = ftell(fi) / (long)(sizeof(float) * MODEL_INPUT_SIZE);
+    n = ftell(fi) / (long)(sizeof(model_input_t) * MODEL_INPUT_SIZE);
     fseek(fi, 0, SEEK_SET);
     for (i = 0; i < n; i++) {
-        float *in = (float *)malloc(sizeof(float) * MODEL_INPUT_SIZE);
+        model_input_t *in = (model_input_t *)malloc(sizeof(model_input_t) * MODEL_INPUT_SIZE);
         model_output_t *out = (model_output_t *)malloc(sizeof(model_output_t) * MODEL_OUTPUT_SIZE);
         model_output_t *again = (model_output_t *)malloc(sizeof(model_output_t) * MODEL_OUTPUT_SIZE);
         unsigned char *arena = (unsigned char *)malloc(MODEL_ARENA_BYTES > 0 ? MODEL_ARENA_BYTES : 1);
-        if (!in || !out || !again || !arena || fread(in, sizeof(float), MODEL_INPUT_SIZE, fi) != MODEL_INPUT_SIZE) {
+        if (!in || !out || !again || !arena || fread(in, sizeof(model_input_t), MODEL_INPUT_SIZE, fi) != MODEL_INPUT_SIZE) {
             fprintf(stderr, "edgebnn sanitizer driver: cannot read input %ld\n", i);
             return 65;
         }
@@ -232,7 +243,7 @@ def sanitized_run(out_dir, x: np.ndarray, timeout: float = 300.0, extra_cflags=(
     with the sanitizer's report."""
     out_dir = Path(out_dir)
     n_in, n_out = _define(out_dir, "MODEL_INPUT_SIZE"), _define(out_dir, "MODEL_OUTPUT_SIZE")
-    flat = np.ascontiguousarray(np.asarray(x, np.float32).reshape(len(x), -1))
+    flat = np.ascontiguousarray(np.asarray(x, input_dtype(out_dir)).reshape(len(x), -1))
     if flat.shape[1] != n_in:
         raise ValueError(f"input rows hold {flat.shape[1]} values, the model takes {n_in}")
     exe = sanitized_build(out_dir, extra_cflags)

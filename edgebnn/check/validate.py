@@ -12,6 +12,7 @@ from onnx import helper, numpy_helper
 
 from .. import compiler
 from ..frontend import custom, loader, tflite
+from ..passes import int_input
 from . import tflite_run
 
 
@@ -93,9 +94,15 @@ def onnxruntime_run(proto: onnx.ModelProto, x: np.ndarray):
     return np.concatenate(outs), zeros
 
 
-def validate(model_path, x: np.ndarray, target="host", kernels="optimized") -> dict:
-    compiled = compiler.compile(model_path, target=target, kernels=kernels)
+def validate(model_path, x: np.ndarray, target="host", kernels="optimized", inputs=("float32",)) -> dict:
+    """The C on x (float32, or integer codes with ``inputs`` = (type, scale, zero point)) against
+    the reference and onnxruntime, which run the float graph on the dequantized inputs."""
+    compiled = compiler.compile(model_path, target=target, kernels=kernels, input_type=inputs[0],
+                                input_scale=(inputs[1:2] or (None,))[0], input_zero_point=(inputs[2:3] or (None,))[0])
     c_out = compiled.run(x)
+    q = compiled.graph.input_quant
+    if q:  # the float the graph sees for each code
+        x = int_input.dequantize(x, q["scale"], q["zero_point"])
     ref_out = compiler.reference(model_path).run(x)
     result = {
         "model": str(model_path),

@@ -18,7 +18,7 @@ from ..ir.ops import OPS
 from ..planner import Plan
 from .cvalues import c_float, c_values, compress
 
-CTYPE = {"f32": "float", "i32": "int32_t", "bits": "uint32_t"}
+CTYPE = {"f32": "float", "i32": "int32_t", "bits": "uint32_t", "u8": "uint8_t", "i8": "int8_t"}
 STEP_CODE = {"mul": "EBNN_MUL", "add": "EBNN_ADD", "sub": "EBNN_SUB", "div": "EBNN_DIV",
              "rsub": "EBNN_RSUB", "rdiv": "EBNN_RDIV", "abs": "EBNN_ABS", "max": "EBNN_MAX",
              "min": "EBNN_MIN", "prelu": "EBNN_PRELU", "sigmoid": "EBNN_SIGMOID", "tanh": "EBNN_TANH"}
@@ -163,6 +163,8 @@ def render(graph: Graph, plan: Plan, version: str) -> tuple[dict[str, str], list
         "arena_bytes": plan.arena_bytes,
         "arena_words": max(1, (plan.arena_bytes + 3) // 4),
         "input_size": graph.tensors[graph.input].size,
+        "input_ctype": CTYPE[graph.tensors[graph.input].dtype],
+        "input_what": _input_what(graph),
         "output_size": graph.tensors[graph.output].size,
         "output_ctype": CTYPE[graph.tensors[graph.output].dtype],
         "output_what": "int32 indices" if graph.tensors[graph.output].dtype == "i32" else "float32 values",
@@ -177,6 +179,14 @@ def render(graph: Graph, plan: Plan, version: str) -> tuple[dict[str, str], list
     for name in sources:
         files[name] = (resources.runtime_c() / name).read_text()
     return files, em.layer_bytes
+
+
+def _input_what(graph: Graph) -> str:
+    q = graph.input_quant
+    if not q:
+        return "float32 values"
+    return (f"{q['type']} codes q, read as x = {q['scale']!r} * (q - {q['zero_point']}) "
+            "(float32 of the double product)")
 
 
 def kernel_files(graph: Graph) -> list[str]:

@@ -8,6 +8,7 @@ channel axis: dense activations are ``(n,)``, convolutional ones ``(H, W, C)``
 - ``i32``   int32 binary accumulators ``dot = K - 2 * mismatches``; ``fanin`` is K
 - ``bits``  ±1 values packed 32 per uint32 word along the channel axis, each
             row (pixel) padded to whole words with 0 bits (= +1); bit 1 = -1
+- ``u8`` / ``i8``  integer codes of the graph input (passes/int_input.py)
 
 Per-element constants in op attributes are flat float32/int32 arrays in the
 physical order of the tensor they act on.  Each op kind (``Op.kind``) is one module of
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DTYPES = ("f32", "i32", "bits")
+DTYPES = ("f32", "i32", "bits", "u8", "i8")
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
+        if self.dtype in ("u8", "i8"):
+            return self.size
         return 4 * (self.words if self.dtype == "bits" else self.size)
 
 
@@ -90,6 +93,7 @@ class Graph:
     output_shape: tuple[int, ...] = ()
     source: str = ""
     batch: int = 1  # the exported model's static batch (one sample is compiled)
+    input_quant: dict = field(default_factory=dict)  # integer input: type, scale, zero_point (passes/int_input.py)
 
     def add_tensor(self, name: str, dtype: str, shape, fanin: int = 0) -> Tensor:
         assert dtype in DTYPES, dtype

@@ -33,10 +33,19 @@ def group_rows(rows: np.ndarray) -> np.ndarray:
 
 T_MAX_BITS = 1024  # EBNN_OPT_T_MAX_BITS in ebnn_opt.h
 T_MIN_K = 128  # shorter rows: the per-block list and conversion overhead dominates
+T_DENSE_BITS = 32768  # EBNN_OPT_T_DENSE_BITS: dense rows keep their list in the arena
 
 
 def fits_t(k: int, words: int) -> bool:
-    return T_MIN_K <= int(k) and 32 * int(words) <= T_MAX_BITS
+    return T_MIN_K <= int(k) and 32 * int(words) <= T_DENSE_BITS
+
+
+def t_list_bytes(k: int, words: int) -> int:
+    """Arena bytes of the transposed dense kernel's list (EBNN_OPT_T_LIST in ebnn_opt.h): the
+    set input bits (at most k / 2), or when more are set the clear ones of the whole packed row,
+    the gaps between slots included (fewer than 32 words - k / 2), padded to chunks of 16."""
+    entries = 32 * int(words) - int(k) // 2 + 16
+    return (2 * entries + 3) // 4 * 4
 
 
 def _lane_blocks(bits: np.ndarray) -> np.ndarray:
@@ -156,3 +165,36 @@ def pool_tables(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.ndarr
     keep[:n] = ~np.asarray(neg, bool)
     xw = np.packbits(keep.reshape(-1, 32), axis=1, bitorder="little").view("<u4").reshape(-1)
     return words.transpose(0, 2, 1, 3).astype(np.uint32).reshape(-1), m, xw.astype(np.uint32)
+
+
+SHORT_WORDS = 4  # EBNN_OPT_SHORT_WORDS: rows the short dense kernels take
+
+
+def short_thresholds(rows: np.ndarray, real: np.ndarray, k: int, thr, neg) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (n, words) and the threshold ``bit = (d < thr) ^ neg`` on ``d = k - 2 m`` -> (rows,
+    bounds c = B << 24 uint32 (n,)) for ebnn_bdense_thr_short: bit = ``m' >= B``, where m' counts the mismatches against the row, whose real bits (the mask
+    ``real``) are negated for negative-slope outputs (m' = k - m)."""
+    rows = np.asarray(rows, np.uint32).copy()
+    n = rows.shape[0]
+    thr = np.resize(np.asarray(thr, np.int64), n)
+    neg = np.resize(np.asarray(neg, bool), n)
+    first = np.clip((k - thr) // 2 + 1, 0, k + 1)  # d < thr  <=>  m >= first
+    bound = np.where(neg, np.clip(k - first + 1, 0, k + 1), first)  # neg: m < first <=> m' >= k - first + 1
+    rows[neg] ^= np.asarray(real, np.uint32).reshape(1, -1)
+    return rows, (bound << 24).astype(np.uint32)
+
+
+def t_bounds(rows: np.ndarray, real: np.ndarray, k: int, thr, neg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows (n, words) and the threshold ``bit = (d < thr) ^ neg`` -> (transposed blocks, their
+    one-counts, bounds pq int32 (2 n,)) for ebnn_bdense_bnd_t: negative-slope rows have their
+    real bits negated (d -> -d, so bit = d' < 1 - thr) and pq = thr + 2 T - k, then thr - 2 T - k."""
+    rows = np.asarray(rows, np.uint32).copy()
+    n = rows.shape[0]
+    thr = np.resize(np.asarray(thr, np.int64), n)
+    neg = np.resize(np.asarray(neg, bool), n)
+    rows[neg] ^= np.asarray(real, np.uint32).reshape(1, -1)
+    thr = np.where(neg, 1 - thr, thr)
+    wt, tw = transpose_rows(rows)
+    tw = np.asarray(tw, np.int64)
+    pq = np.concatenate([thr + 2 * tw - k, thr - 2 * tw - k])
+    return wt, tw, pq.astype(np.int32)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import copy
 
 from ..ir import Graph
-from . import encoding, fusion, kernel_choice, packing, pool_bits, pool_chain, ranges, thresholds
+from . import encoding, fusion, int_input, kernel_choice, packing, pool_bits, pool_chain, ranges, thresholds
 
 
-def lower(graph: Graph, weights: str = "size", kernels: str = "optimized") -> Graph:
+def lower(graph: Graph, weights: str = "size", kernels: str = "optimized", inputs: tuple = ("float32",)) -> Graph:
     """A copy of the graph with every pass applied (the input is left as it was);
     ``weights``: "size" or "speed", how sparse layers' weights are stored (encoding.py);
-    ``kernels``: "optimized" or "reference" (the portable kernels alone, kernel_choice.py)."""
+    ``kernels``: "optimized" or "reference" (the portable kernels alone, kernel_choice.py);
+    ``inputs``: (type, scale, zero point) of the input, "float32" or integer codes (int_input.py)."""
     kernel_choice.check_variant(kernels)
     out = copy.deepcopy(graph)
+    out = int_input.run(out, *inputs)
     out = packing.run(pool_bits.run(thresholds.run(out)))
     out = encoding.run(out, weights)
     if kernels == "optimized":  # a float max-pool's affine moved into its binarizer, for the fusion

@@ -25,7 +25,7 @@ def static_arena_bytes(arena: int) -> int:
 
 
 def io_bytes(graph: Graph) -> int:
-    return 4 * (graph.tensors[graph.input].size + graph.tensors[graph.output].size)
+    return graph.tensors[graph.input].nbytes + 4 * graph.tensors[graph.output].size
 
 
 def memory(graph: Graph, plan, weight_bytes: int, sized: dict) -> dict:

@@ -49,6 +49,7 @@ def build(graph: Graph, plan: Plan, target: Target, layer_bytes: list[int], size
         "target": target.name,
         "device": device(target),
         "input_shape": list(graph.input_shape),
+        "input": dict(graph.input_quant) or {"type": "float32"},
         "output_shape": list(graph.output_shape),
         "batch": {"exported": graph.batch, "compiled": 1,
                   "note": "one sample per model_run; the exported static batch is the caller's loop"

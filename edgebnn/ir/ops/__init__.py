@@ -12,6 +12,7 @@ from .base import PORTABLE, Kernel, OpKind
 from .bconv import BConv
 from .bdense import BDense
 from .binarize import Binarize
+from .binarize_int import BinarizeInt
 from .combine import Combine
 from .concat import Concat
 from .conv import Conv
@@ -22,13 +23,14 @@ from .gather import Gather
 from .maxpool import MaxPool
 from .mean_rows import MeanRows
 from .relu import Relu
+from .scale_int import ScaleInt
 from .scale_rows import ScaleRows
 from .softmax import Softmax
 from .threshold import Threshold
 from .unpack import Unpack
 
 OPS: dict[str, OpKind] = {cls.kind: cls() for cls in (
-    Affine, ArgMax, AvgPool, BConv, BDense, Binarize, Combine, Concat, Conv, Dense, DenseBinW, Ewise, Gather, MaxPool,
-    MeanRows, Relu, ScaleRows, Softmax, Threshold, Unpack)}
+    Affine, ArgMax, AvgPool, BConv, BDense, Binarize, BinarizeInt, Combine, Concat, Conv, Dense, DenseBinW, Ewise,
+    Gather, MaxPool, MeanRows, Relu, ScaleInt, ScaleRows, Softmax, Threshold, Unpack)}
 
 __all__ = ["OPS", "PORTABLE", "Kernel", "OpKind"]

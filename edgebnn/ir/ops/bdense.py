@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bits
-from ..weight_layouts import fits, fits_t, group_rows, transpose_rows
+from ..weight_layouts import SHORT_WORDS, fits, fits_t, group_rows, short_thresholds, t_bounds, t_list_bytes, transpose_rows
 from .base import PORTABLE, Kernel
 from .binary import SPARSE_FORMATS, BinaryLayer, mask_work, weight_rows
 
@@ -33,7 +33,7 @@ class BDense(BinaryLayer):
     kind = "bdense"
     source, opt_source = "ebnn_dense.c", "ebnn_opt_dense.c"
     kernels = (Kernel("transposed", True, THRESHOLD), Kernel("grouped", True, THRESHOLD),
-               Kernel("small", True, THRESHOLD, plain=False),
+               Kernel("short", True, THRESHOLD), Kernel("small", True, THRESHOLD, plain=False),
                *(Kernel(f) for f in SPARSE_FORMATS), Kernel(PORTABLE))
 
     def infer(self, graph, inputs, attrs):
@@ -54,9 +54,17 @@ class BDense(BinaryLayer):
         if kernel.name in SPARSE_FORMATS or fmt != "bits":
             return kernel.name == fmt
         words = weight_rows(graph, op).shape[1]
-        if kernel.name == "transposed":
-            return fits_t(op.attrs["k"], words)
+        if kernel.name == "transposed":  # integer inputs ask for the least SRAM: no list of set bits
+            return fits_t(op.attrs["k"], words) and not graph.input_quant
+        if kernel.name == "short":
+            return words <= SHORT_WORDS
         return fits(words) if kernel.name == "grouped" else True
+
+    def scratch_bytes(self, graph, op):
+        words = weight_rows(graph, op).shape[1]
+        if op.attrs["c_kernel"] == "grouped":  # the activations, grouped once
+            return 12 * ((words + 2) // 3)
+        return t_list_bytes(op.attrs["k"], words) if op.attrs["c_kernel"] == "transposed" else 0
 
     def c_call(self, em, op):
         a, kernel = op.attrs, op.attrs["c_kernel"]
@@ -70,15 +78,43 @@ class BDense(BinaryLayer):
             table, code, signs = self.huffman_call(em, op)
             return f"ebnn_bdense_huff({src}, {table}, {code}, {signs}, {dst}, {in_words}, {n}, {em.dst(op, 1)})"
         raw, thr = weight_rows(em.graph, op), "thr_" if op.epilogues else ""
+        if kernel == "transposed" and op.epilogues:
+            return self._bounded_t(em, op, raw)
         if kernel == "transposed":
             wt, tw = transpose_rows(raw)
             w, t = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_tw", "int32_t", tw)
-            return f"ebnn_bdense_{thr}t({src}, {w}, {t}, {dst}, {k}, {raw.shape[1]}, {n}{em.epilogue_args(op)})"
+            lst = f"((uint16_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
+            return f"ebnn_bdense_{thr}t({src}, {w}, {t}, {dst}, {k}, {raw.shape[1]}, {n}{em.epilogue_args(op)}, {lst})"
+        if kernel == "short":
+            return self._short(em, op, raw)
         w = em.const(em.p + "_w", "uint32_t", group_rows(raw) if kernel == "grouped" else raw)
         if kernel == PORTABLE:
             return f"ebnn_bdense({src}, {w}, {dst}, {k}, {in_words}, {n})"
         name = f"{thr}opt" if kernel == "grouped" else "thr_small"
-        return f"ebnn_bdense_{name}({src}, {w}, {dst}, {k}, {in_words}, {n}{em.epilogue_args(op)})"
+        scratch = f", ((uint32_t *)(a + {em.plan.scratch[em.index]}))" if kernel == "grouped" else ""
+        return f"ebnn_bdense_{name}({src}, {w}, {dst}, {k}, {in_words}, {n}{em.epilogue_args(op)}{scratch})"
+
+    def _bounded_t(self, em, op, raw):
+        """The transposed kernel with its threshold folded into one bound per output."""
+        a, e_op = op.attrs, op.epilogues[0]
+        real = bits.pack_at(np.ones((1, a["k"]), bool), a["slots"], a["total"])
+        wt, _, pq = t_bounds(raw, real, a["k"], e_op.attrs["thr"], e_op.attrs["neg"])
+        w, b = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_pq", "int32_t", pq)
+        lst = f"((uint16_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
+        return f"ebnn_bdense_bnd_t({em.src(op)}, {w}, {b}, {em.dst(op)}, {a['k']}, {raw.shape[1]}, {len(raw)}, {lst})"
+
+    def _short(self, em, op, raw):
+        """Rows of at most SHORT_WORDS words; a threshold becomes one bias per output."""
+        a, src, dst = op.attrs, em.src(op), em.dst(op)
+        n, words = raw.shape
+        if not op.epilogues:
+            w = em.const(em.p + "_w", "uint32_t", raw)
+            return f"ebnn_bdense_short({src}, {w}, {dst}, {a['k']}, {words}, {n})"
+        e_op = op.epilogues[0]
+        real = bits.pack_at(np.ones((1, a["k"]), bool), a["slots"], a["total"])
+        rows, e = short_thresholds(raw, real, a["k"], e_op.attrs["thr"], e_op.attrs["neg"])
+        w, b = em.const(em.p + "_w", "uint32_t", rows), em.const(em.p + "_e", "uint32_t", e)
+        return f"ebnn_bdense_thr_short({src}, {w}, {dst}, {words}, {n}, {b})"
 
     def cost_features(self, graph, op):
         out, inp = graph.tensors[op.result], graph.tensors[op.inputs[0]]
