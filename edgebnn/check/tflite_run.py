@@ -29,7 +29,7 @@ def custom_ops(path) -> list[str]:
 
     with open(path, "rb") as f:
         model = read(f.read(), str(path))
-    return sorted({op.kind for op in model.ops if op.custom})
+    return sorted({op.opcode for op in model.ops if op.custom})
 
 
 def run(path, x: np.ndarray):

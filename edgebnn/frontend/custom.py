@@ -41,10 +41,10 @@ def attr(node: onnx.NodeProto, name: str, default=None):
         if a.name == name:
             value = helper.get_attribute_value(a)
             value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-            kind = ATTR_KINDS.get(name)
-            if kind and not _KIND_CHECK[kind](value):
-                raise EdgebnnError(f"attribute '{name}' of {node.op_type} must be {'an' if kind == 'int' else 'a'} "
-                                   f"{kind[:-1] + ' list' if kind == 'ints' else kind}; the file is corrupt: "
+            expected = ATTR_KINDS.get(name)
+            if expected and not _KIND_CHECK[expected](value):
+                raise EdgebnnError(f"attribute '{name}' of {node.op_type} must be {'an' if expected == 'int' else 'a'} "
+                                   f"{expected[:-1] + ' list' if expected == 'ints' else expected}; the file is corrupt: "
                                    "export it again", node.name or (node.output[0] if node.output else None))
             return value
     return default

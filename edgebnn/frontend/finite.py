@@ -24,7 +24,7 @@ BOUNDS = ("Clip", "Max", "Min")
 def check_node(node: onnx.NodeProto, ins: list, opset: int) -> None:
     """The constant inputs and float attributes of ``node`` hold finite numbers only."""
     for i, value in enumerate(ins):
-        if isinstance(value, Const) and np.asarray(value.value).dtype.kind == "f":
+        if isinstance(value, Const) and np.issubdtype(np.asarray(value.value).dtype, np.floating):
             bad = _non_finite(np.asarray(value.value))
             if bad and not (bad != "NaN" and node.op_type in BOUNDS):
                 what = f"input '{_input_name(node, i, opset)}' ('{limits.printable(node.input[i])}')"

@@ -40,13 +40,13 @@ def dequantize(q, scale: float, zero_point: int) -> np.ndarray:
 
 def input_array(graph: Graph, x) -> np.ndarray:
     """x as the C's input type (float32, or integer codes that must fit their type)."""
-    kind = graph.input_quant.get("type", "float32")
+    itype = graph.input_quant.get("type", "float32")
     x = np.asarray(x)
-    if kind != "float32":
-        info = np.iinfo(kind)
+    if itype != "float32":
+        info = np.iinfo(itype)
         if not (np.all(x == np.round(x)) and x.min(initial=info.min) >= info.min and x.max(initial=info.max) <= info.max):
-            raise ValueError(f"the model takes {kind} codes: inputs must be integers in {info.min}..{info.max}")
-    x = x.astype(np.float32 if kind == "float32" else kind)
+            raise ValueError(f"the model takes {itype} codes: inputs must be integers in {info.min}..{info.max}")
+    x = x.astype(np.float32 if itype == "float32" else itype)
     return x
 
 

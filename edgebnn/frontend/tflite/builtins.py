@@ -34,7 +34,7 @@ def nhwc(low: Lowering, y: str, code: int, op) -> None:
 def hw(low: Lowering, t: int, op) -> tuple:
     shape = low.shape(t)
     if len(shape) != 4 or shape[0] != 1:
-        raise EdgebnnError(f"{op.kind} needs an NHWC input of batch 1, got shape {list(shape)}", low.where(op))
+        raise EdgebnnError(f"{op.opcode} needs an NHWC input of batch 1, got shape {list(shape)}", low.where(op))
     return shape[1:3]
 
 
@@ -46,18 +46,18 @@ def conv(low: Lowering, op) -> None:
     dilation, extra = (o["dilation_h"], o["dilation_w"]), [0, 0, 0, 0]
     if x in low.space_to_batch:  # a dilated conv as TensorFlow writes it (SPACE_TO_BATCH_ND ...)
         if dilation != (1, 1) or o["padding"] != 1:
-            raise EdgebnnError(f"{op.kind} after SPACE_TO_BATCH_ND must be VALID and undilated", low.where(op))
+            raise EdgebnnError(f"{op.opcode} after SPACE_TO_BATCH_ND must be VALID and undilated", low.where(op))
         x, dilation, extra = low.space_to_batch[x]
         low.dilated.add(op.outputs[0])
     c = low.shape(x)[3] if len(low.shape(x)) == 4 else 0
     if w.ndim != 4:
-        raise EdgebnnError(f"{op.kind} filter of shape {list(w.shape)}: expected 4 dimensions", low.where(op))
-    if op.kind == "DEPTHWISE_CONV_2D":
+        raise EdgebnnError(f"{op.opcode} filter of shape {list(w.shape)}: expected 4 dimensions", low.where(op))
+    if op.opcode == "DEPTHWISE_CONV_2D":
         weight, groups = w.transpose(3, 0, 1, 2), c  # (1, kh, kw, C*m) -> (C*m, 1, kh, kw)
     else:
         weight, groups = w.transpose(0, 3, 1, 2), c // max(w.shape[3], 1)
     if groups < 1 or weight.shape[0] % groups or weight.shape[1] * groups != c:
-        raise EdgebnnError(f"{op.kind} filter of shape {list(w.shape)} does not match {c} input channels",
+        raise EdgebnnError(f"{op.opcode} filter of shape {list(w.shape)} does not match {c} input channels",
                            low.where(op))
     kernel, stride = list(weight.shape[2:]), [o["stride_h"], o["stride_w"]]
     pads = low.pads(o["padding"], hw(low, x, op), kernel, stride, dilation, op, low.where(op))
@@ -97,7 +97,7 @@ def pool(low: Lowering, op) -> None:
     kernel, stride = [o["filter_h"], o["filter_w"]], [o["stride_h"], o["stride_w"]]
     pads = low.pads(o["padding"], hw(low, x, op), kernel, stride, (1, 1), op, low.where(op))
     attrs = dict(kernel_shape=kernel, strides=stride, pads=pads)
-    if op.kind == "AVERAGE_POOL_2D":  # TFLite averages over the taps inside the image
+    if op.opcode == "AVERAGE_POOL_2D":  # TFLite averages over the taps inside the image
         y = low.node("AveragePool", [low.to_nchw(x, op)], op, count_include_pad=0, **attrs)
     else:
         y = low.node("MaxPool", [low.to_nchw(x, op)], op, **attrs)
@@ -126,9 +126,9 @@ def pad(low: Lowering, op) -> None:
     pads = low.const(op.inputs[1], op, "the paddings").astype(np.int64)
     rank = len(low.shape(x))
     if pads.shape != (rank, 2) or np.any(pads < 0):
-        raise EdgebnnError(f"{op.kind} paddings of shape {list(pads.shape)} for a rank-{rank} input", low.where(op))
+        raise EdgebnnError(f"{op.opcode} paddings of shape {list(pads.shape)} for a rank-{rank} input", low.where(op))
     fill = 0.0
-    if op.kind == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
+    if op.opcode == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
         fill = float(low.const(op.inputs[2], op, "the pad value").reshape(-1)[0])
     value = low.init(np.float32(fill), "fill")
     if rank == 4 and not pads[0].any():
@@ -177,7 +177,7 @@ def fully_connected(low: Lowering, op) -> None:
 def reshape(low: Lowering, op) -> None:
     target = low.shape(op.outputs[0])
     if int(np.prod(target)) != int(np.prod(low.shape(op.inputs[0]))):
-        raise EdgebnnError(f"{op.kind} from {list(low.shape(op.inputs[0]))} to {list(target)} changes the "
+        raise EdgebnnError(f"{op.opcode} from {list(low.shape(op.inputs[0]))} to {list(target)} changes the "
                            "number of elements", low.where(op))
     low.node("Reshape", [low.input(op.inputs[0], op), low.init(np.array(target, np.int64), "shape")], op,
              out(low, op))
@@ -216,18 +216,18 @@ CLIPS = {"RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
 @handles(*ARITH)
 def arith(low: Lowering, op) -> None:
-    y = low.node(ARITH[op.kind], [low.input(t, op) for t in op.inputs[:2]], op)
+    y = low.node(ARITH[op.opcode], [low.input(t, op) for t in op.inputs[:2]], op)
     low.activation(y, op.options["activation"], op, out(low, op))
 
 
 @handles(*UNARY)
 def unary(low: Lowering, op) -> None:
-    low.node(UNARY[op.kind], [low.input(op.inputs[0], op)], op, out(low, op))
+    low.node(UNARY[op.opcode], [low.input(op.inputs[0], op)], op, out(low, op))
 
 
 @handles(*CLIPS)
 def clip(low: Lowering, op) -> None:
-    lo, hi = CLIPS[op.kind]
+    lo, hi = CLIPS[op.opcode]
     low.node("Clip", [low.input(op.inputs[0], op), low.init(np.float32(lo), "lo"), low.init(np.float32(hi), "hi")],
              op, out(low, op))
 

@@ -44,7 +44,7 @@ class Lowering:
 
     def const(self, t: int, op, what: str) -> np.ndarray:
         if t < 0 or not self.is_const(t):
-            raise EdgebnnError(f"{op.kind} needs {what} to be a constant", self.where(op))
+            raise EdgebnnError(f"{op.opcode} needs {what} to be a constant", self.where(op))
         return self.folded[t] if t in self.folded else self.model.tensors[t].data
 
     def shape(self, t: int) -> tuple:
@@ -53,19 +53,19 @@ class Lowering:
     def input(self, t: int, op) -> str:
         """The ONNX name of input tensor ``t`` (constants become initializers)."""
         if t < 0:
-            raise EdgebnnError(f"{op.kind} is missing a required input", self.where(op))
+            raise EdgebnnError(f"{op.opcode} is missing a required input", self.where(op))
         if t in self.nchw_only:
-            raise EdgebnnError(f"{op.kind} reads a tensor padded along one spatial axis; edgebnn takes such "
+            raise EdgebnnError(f"{op.opcode} reads a tensor padded along one spatial axis; edgebnn takes such "
                                "a PAD before a convolution or pooling only", self.where(op))
         if self.is_const(t):
             data = self.const(t, op, "")
-            return self.init(data.astype(np.float32) if data.dtype.kind == "f" else data, f"c{t}")
+            return self.init(data.astype(np.float32) if np.issubdtype(data.dtype, np.floating) else data, f"c{t}")
         return self.value(t)
 
     def to_nchw(self, t: int, op) -> str:
         if t not in self.nchw:
             if len(self.shape(t)) != 4:
-                raise EdgebnnError(f"{op.kind} needs a 4-D NHWC input, got shape {list(self.shape(t))}",
+                raise EdgebnnError(f"{op.opcode} needs a 4-D NHWC input, got shape {list(self.shape(t))}",
                                    self.where(op))
             self.nchw[t] = self.node("Transpose", [self.input(t, op)], op, perm=TO_NCHW)
         return self.nchw[t]
@@ -73,7 +73,7 @@ class Lowering:
     # -- emission -------------------------------------------------------------------
     def where(self, op) -> str:
         t = op.outputs[0] if op.outputs and op.outputs[0] >= 0 else None
-        return self.tensor(t).name if t is not None else f"{op.kind} {op.index}"
+        return self.tensor(t).name if t is not None else f"{op.opcode} {op.index}"
 
     def init(self, array: np.ndarray, hint: str) -> str:
         name = f"{hint}_{len(self.inits)}"
@@ -105,11 +105,11 @@ class Lowering:
     def pads(padding: int, in_hw, kernel, stride, dilation, op, where: str) -> list:
         """ONNX pads (top, left, bottom, right) of TFLite SAME / VALID padding."""
         if min(*kernel, *stride, *dilation) < 1:
-            raise EdgebnnError(f"{op.kind} has a kernel, stride or dilation below 1", where)
+            raise EdgebnnError(f"{op.opcode} has a kernel, stride or dilation below 1", where)
         if padding == options.VALID:
             return [0, 0, 0, 0]
         if padding != options.SAME:
-            raise EdgebnnError(f"{op.kind} has padding {padding}, neither SAME nor VALID", where)
+            raise EdgebnnError(f"{op.opcode} has padding {padding}, neither SAME nor VALID", where)
         before, after = [], []
         for n, k, s, d in zip(in_hw, kernel, stride, dilation):
             out = math.ceil(n / s)

@@ -34,14 +34,14 @@ def to_onnx(model: Model) -> onnx.ModelProto:
         raise EdgebnnError(f"input '{limits.printable(x.name)}' has shape {list(x.shape)}; edgebnn compiles a "
                            "batch of 1 (batch axis first)")
     for op in live_ops(model):
-        handler = lce.HANDLERS.get(op.kind) if op.custom else builtins.HANDLERS.get(op.kind)
+        handler = lce.HANDLERS.get(op.opcode) if op.custom else builtins.HANDLERS.get(op.opcode)
         if handler is None:
-            raise EdgebnnError(f"unsupported {'custom ' if op.custom else ''}TFLite op {op.kind}; edgebnn compiles "
+            raise EdgebnnError(f"unsupported {'custom ' if op.custom else ''}TFLite op {op.opcode}; edgebnn compiles "
                                "binary networks from plain TFLite and Larq Compute Engine files", low.where(op))
         try:
             handler(low, op)
         except (ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
-            raise EdgebnnError(f"{op.kind} has inputs or options that do not agree ({type(exc).__name__}); "
+            raise EdgebnnError(f"{op.opcode} has inputs or options that do not agree ({type(exc).__name__}); "
                                "the file may be corrupt: convert it again", low.where(op)) from None
     y = model.outputs[0]
     if low.is_const(y):
@@ -73,8 +73,8 @@ def live_ops(model: Model) -> list:
 def check_quantized(model: Model) -> None:
     """A quantized (int8) model: one line naming its first non-binary op."""
     for op in model.ops:
-        if op.kind in ("QUANTIZE", "DEQUANTIZE") and not _float16_weight(model, op):
-            what = "quantizes a float tensor" if op.kind == "QUANTIZE" else "dequantizes an integer tensor"
+        if op.opcode in ("QUANTIZE", "DEQUANTIZE") and not _float16_weight(model, op):
+            what = "quantizes a float tensor" if op.opcode == "QUANTIZE" else "dequantizes an integer tensor"
         else:
             types = {model.tensors[t].type for t in op.inputs + op.outputs if t >= 0}
             bad = sorted(QUANTIZED[t] for t in types if t in QUANTIZED)
@@ -82,14 +82,14 @@ def check_quantized(model: Model) -> None:
                 continue
             what = f"computes on {bad[0]} tensors"
         name = model.tensors[op.outputs[0]].name if op.outputs else str(op.index)
-        raise EdgebnnError(f"the model is quantized: op {op.kind} '{limits.printable(name)}' {what}, which is not "
+        raise EdgebnnError(f"the model is quantized: op {op.opcode} '{limits.printable(name)}' {what}, which is not "
                            "binary; edgebnn compiles binary networks: convert the float model (a plain TFLite "
                            "export or Larq Compute Engine's converter) without int8 quantization")
 
 
 def _float16_weight(model: Model, op) -> bool:
     """A DEQUANTIZE of a float16 constant: a float model with half-precision weights."""
-    if op.kind != "DEQUANTIZE" or len(op.inputs) != 1 or op.inputs[0] < 0:
+    if op.opcode != "DEQUANTIZE" or len(op.inputs) != 1 or op.inputs[0] < 0:
         return False
     t = model.tensors[op.inputs[0]]
     return t.type == 1 and t.data is not None

@@ -55,7 +55,7 @@ def unpack(words: np.ndarray, channels: int) -> np.ndarray:
 @handles("LceBconv2d")
 def bconv2d(low: Lowering, op) -> None:
     where = low.where(op)
-    o = options.ints(op.options, BCONV_KEYS, op.kind, where)
+    o = options.ints(op.options, BCONV_KEYS, op.opcode, where)
     x, c = op.inputs[0], o["channels_in"]
     words = low.const(op.inputs[1], op, "the filter")
     shape = low.shape(x)
@@ -111,7 +111,7 @@ def bconv2d(low: Lowering, op) -> None:
 def bmaxpool2d(low: Lowering, op) -> None:
     """Max-pooling of ±1 values (an AND of the bits); padded taps are skipped."""
     where = low.where(op)
-    o = options.ints(op.options, POOL_KEYS, op.kind, where)
+    o = options.ints(op.options, POOL_KEYS, op.opcode, where)
     x = op.inputs[0]
     kernel, stride = [o["filter_height"], o["filter_width"]], [o["stride_height"], o["stride_width"]]
     pads = low.pads(o["padding"], hw(low, x, op), kernel, stride, (1, 1), op, where)
@@ -126,5 +126,5 @@ def _check_packed(low: Lowering, op, t: int, channels: int) -> None:
     """The file's packed shape holds ceil(channels / 32) words on its last axis."""
     packed = low.tensor(t).shape
     if not packed or packed[-1] != -(-channels // 32) or low.tensor(t).type != 2:
-        raise EdgebnnError(f"{op.kind} output of shape {list(packed)} ({low.tensor(t).type_name}) does not hold "
+        raise EdgebnnError(f"{op.opcode} output of shape {list(packed)} ({low.tensor(t).type_name}) does not hold "
                            f"{channels} bit-packed channels", low.where(op))

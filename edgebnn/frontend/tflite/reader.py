@@ -39,7 +39,7 @@ class Tensor:
 @dataclass
 class Operator:
     index: int
-    kind: str  # the builtin operator's name (CONV_2D), or the custom op's (LceBconv2d)
+    opcode: str  # the builtin operator's name (CONV_2D), or the custom op's (LceBconv2d)
     custom: bool
     inputs: list  # tensor indices, -1 for an omitted optional input
     outputs: list
@@ -105,12 +105,12 @@ def _model(tflite, model, buf: bytes, name: str) -> Model:
         for t in ins + outs:
             if not -1 <= t < len(tensors):
                 raise EdgebnnError(f"operator {i} names tensor {t} of {len(tensors)}; the file is corrupt")
-        kind, custom = codes[k]
+        opcode, custom = codes[k]
         if custom:
-            opts = options.flex(bytes(op.CustomOptionsAsNumpy()) if op.CustomOptionsLength() else b"", kind)
+            opts = options.flex(bytes(op.CustomOptionsAsNumpy()) if op.CustomOptionsLength() else b"", opcode)
         else:
-            opts = options.builtin(tflite, kind, op.BuiltinOptions())
-        ops.append(Operator(i, kind, custom, ins, outs, opts))
+            opts = options.builtin(tflite, opcode, op.BuiltinOptions())
+        ops.append(Operator(i, opcode, custom, ins, outs, opts))
     inputs, outputs = _indices(sg.InputsAsNumpy()), _indices(sg.OutputsAsNumpy())
     for t in inputs + outputs:
         if not 0 <= t < len(tensors):
