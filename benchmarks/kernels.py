@@ -1,6 +1,6 @@
 """Kernel benchmark under emulation: binary MACs per instruction, portable vs optimised kernels.
 
-    python benchmarks/kernels.py --target cortex-m4 [--json FILE] [--no-networks] [--real-only]
+    python benchmarks/kernels.py --target cortex-m4 [--json FILE] [--no-networks] [--real-only] [--readme]
 
 Each kernel shape is a one-layer ONNX model (Sign -> MatMul / Conv with +-1 weights) compiled
 twice (kernels="reference" and "optimized") and run under QEMU -icount by edgebnn's emulator;
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import edgebnn  # noqa: E402
-from edgebnn.cli import _table  # noqa: E402
+import readme_tables  # noqa: E402
 from edgebnn.check.emulate import UNIT  # noqa: E402
 
 VARIANTS = ("reference", "optimized")
@@ -178,37 +178,71 @@ def network_rows(target, n_inputs=2):
     return rows
 
 
+def _pairs(rows):
+    """One row per shape: the reference and the optimised kernels' instructions side by side."""
+    out = {}
+    for r in rows:
+        out.setdefault((r["kernel"], r["shape"], r["sparsity"]), {})[r["variant"]] = r
+    return [(k, v["reference"], v["optimized"]) for k, v in out.items()]
+
+
+def binary_table(rows) -> str:
+    body = [[kind, shape, f"{sparsity:.0%}", f"{ref['binary_macs']:,}", f"{ref['instructions']:,}",
+             f"{ref['binary_macs'] / ref['instructions']:.2f}", f"{opt['instructions']:,}",
+             f"{opt['binary_macs'] / opt['instructions']:.2f}"] for (kind, shape, sparsity), ref, opt in _pairs(rows)]
+    head = ["kernel", "shape", "sparsity", "binary MACs", "reference instr.", "MACs/instr.", "optimised instr.",
+            "MACs/instr."]
+    return readme_tables.markdown(head, body, right=6)
+
+
+def real_table(rows) -> str:
+    body = [[kind, shape, f"{ref['real_macs']:,}", f"{ref['instructions']:,}",
+             f"{ref['instructions'] / ref['real_macs']:.2f}", f"{opt['instructions']:,}",
+             f"{opt['instructions'] / opt['real_macs']:.2f}"] for (kind, shape, _), ref, opt in _pairs(rows)]
+    head = ["real layer + BN + sign", "shape", "real MACs", "reference instr.", "instr./MAC", "optimised instr.",
+            "instr./MAC"]
+    return readme_tables.markdown(head, body, right=5)
+
+
+def network_table(nets) -> str:
+    by = {(r["network"], r["variant"]): r for r in nets}
+    names = list(dict.fromkeys(r["network"] for r in nets))
+    body = []
+    for name in names:
+        ref, opt = by[name, "reference"], by[name, "optimized"]
+        exact = "yes" if ref["identical"] and opt["identical"] else "NO"
+        body.append([name, f"{ref['instructions_per_inference']:,}", f"{opt['instructions_per_inference']:,}",
+                     f"{ref['instructions_per_inference'] / opt['instructions_per_inference']:.2f}x", exact])
+    return readme_tables.markdown(["network", "reference instr./inference", "optimised", "speed-up", "bit-exact"],
+                                  body, right=4)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--target", default="cortex-m4")
     p.add_argument("--json", help="write the kernel rows (DESIGN.md contract) to this file")
     p.add_argument("--no-networks", action="store_true", help="skip the whole-network table")
     p.add_argument("--real-only", action="store_true", help="only the real-valued first layers' table")
+    p.add_argument("--readme", action="store_true", help="rewrite the README's kernel tables (all three)")
     args = p.parse_args(argv)
+    if args.readme and (args.no_networks or args.real_only):
+        p.error("--readme measures every table: drop --no-networks / --real-only")
+    note = f"target {args.target}; instructions counted by QEMU -icount, deterministic ({UNIT})"
+    tables = {}
     rows = [] if args.real_only else kernel_rows(args.target)
     if rows:
-        print(_table([[r["kernel"], r["shape"], r["sparsity"], r["variant"], r["binary_macs"], r["instructions"],
-                       f"{r['binary_macs'] / r['instructions']:.2f}"] for r in rows],
-                     ["kernel", "shape", "sparsity", "variant", "binary MACs", "instructions", "MACs/instruction"]))
-        print(f"target {args.target}; instructions counted by QEMU -icount, deterministic ({UNIT})")
+        tables["kernels"] = binary_table(rows)
     real = real_rows(args.target)
-    print(_table([[r["kernel"], r["shape"], r["variant"], r["real_macs"], r["instructions"],
-                   f"{r['real_macs'] / r['instructions']:.3f}", f"{r['instructions'] / r['real_macs']:.2f}"]
-                  for r in real],
-                 ["real layer + BN + sign", "shape", "variant", "real MACs", "instructions", "MACs/instruction",
-                  "instructions/MAC"]))
-    print(f"target {args.target}; instructions counted by QEMU -icount, deterministic ({UNIT})")
-    rows += real
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    tables["kernels-real"] = real_table(real)
     if not (args.no_networks or args.real_only):
-        nets = network_rows(args.target)
-        ref = {r["network"]: r["instructions_per_inference"] for r in nets if r["variant"] == "reference"}
-        print(_table([[r["network"], r["variant"], r["binary_macs"], r["instructions_per_inference"],
-                       f"{ref[r['network']] / r['instructions_per_inference']:.2f}x",
-                       "yes" if r["identical"] else "NO"] for r in nets],
-                     ["network", "kernels", "binary MACs", "instructions/inference", "vs reference", "bit-exact"]))
-        print(f"instructions/inference counted by QEMU -icount, deterministic ({UNIT})")
+        tables["kernels-networks"] = network_table(network_rows(args.target))
+    for text in tables.values():
+        print(text, note, "", sep="\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows + real, indent=2) + "\n")
+    if args.readme:
+        for name, text in tables.items():
+            readme_tables.write(name, text)
     return 0
 
 
