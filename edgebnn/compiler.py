@@ -52,9 +52,10 @@ def _check_input(graph: Graph, x: np.ndarray) -> None:
         raise ValueError(f"input of shape {x.shape}: expected (N, {', '.join(map(str, graph.input_shape[1:]))})")
 
 
-def lowered(model, weights: str = "size", kernels: str = "optimized", inputs: tuple = ("float32",)) -> Graph:
+def lowered(model, weights: str = "size", kernels: str = "optimized", inputs: tuple = ("float32",),
+            fuse: bool = True) -> Graph:
     graph = model if isinstance(model, Graph) else frontend.load(model)
-    return passes.lower(graph, weights, kernels, inputs)
+    return passes.lower(graph, weights, kernels, inputs, fuse)
 
 
 def reference(model) -> Reference:
@@ -62,14 +63,15 @@ def reference(model) -> Reference:
 
 
 def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", kernels="optimized",
-            inputs: tuple = ("float32",)):
+            inputs: tuple = ("float32",), fuse: bool = True):
     """(lowered graph, C files, report) without writing anything; ``sram``/``flash``
     override the target's budget (bytes, or '2KiB', '512K', '1MiB'); ``weights``: sparse
     layers stored for the smallest flash ("size") or a direct inner loop ("speed");
     ``kernels``: "optimized" (default) or "reference" (the portable kernels); ``inputs``:
-    (input_type, input_scale, input_zero_point) as ``compile`` takes them."""
+    (input_type, input_scale, input_zero_point) as ``compile`` takes them; ``fuse=False``: no
+    epilogues (passes.lower), to measure what fusion saves."""
     tgt = targets.get(target).with_budget(sram, flash)
-    graph = lowered(model, weights, kernels, inputs)
+    graph = lowered(model, weights, kernels, inputs, fuse)
     plan = planner.plan(graph)
     files, layer_bytes = codegen.render(graph, plan, __version__)
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))

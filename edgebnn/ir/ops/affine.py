@@ -11,7 +11,7 @@ import numpy as np
 from .. import chain as chains
 from .base import PORTABLE, Kernel, OpKind, same_shape
 
-LUT_MAX_FANIN = 512  # a table of at most 1025 floats (4 KiB of flash)
+LUT_MAX_FANIN = 128  # a table of at most 257 floats (1 KiB of flash): small layers, where the steps dominate
 _EXACT = ("mul", "add", "sub", "div", "rsub", "rdiv", "abs", "max", "min", "prelu")  # float32 basic operations
 
 
