@@ -30,10 +30,12 @@ import readme_tables  # noqa: E402
 from edgebnn.design import qemu  # noqa: E402
 from mnist_data import load_mnist_test, tfc_inputs  # noqa: E402
 
-NETWORKS = {
-    "TFC-W1A1": ROOT / "examples/models/tfc_w1a1/TFC_1W1A.onnx",
-    "xnor_cnn (example)": ROOT / "examples/models/xnor_cnn/xnor_cnn_dynamo.onnx",
-    "XNOR CNN 32/64/64": ROOT / "tests/models/torch/xnor_cnn_pool_bn_dynamo.onnx",
+TFC = ROOT / "examples/models/tfc_w1a1/TFC_1W1A.onnx"
+NETWORKS = {  # name: (model, input type: float32 pixels in [0, 1] or uint8 codes)
+    "TFC-W1A1": (TFC, "float32"),
+    "TFC-W1A1, uint8 input": (TFC, "uint8"),
+    "xnor_cnn (example)": (ROOT / "examples/models/xnor_cnn/xnor_cnn_dynamo.onnx", "float32"),
+    "XNOR CNN 32/64/64": (ROOT / "tests/models/torch/xnor_cnn_pool_bn_dynamo.onnx", "float32"),
 }
 TARGETS = ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33"]
 LAYER_TARGET = "cortex-m4"
@@ -42,8 +44,10 @@ BINARY_PER_INSTR, REAL_PER_INSTR = 8, 1  # the MAC-bound limit of the per-layer 
 
 def measure(network: str, target: str, n: int) -> dict:
     images, _ = load_mnist_test()
-    compiled = edgebnn.compile(NETWORKS[network], target=target, allow_overflow=True)
-    s = qemu.count(compiled, tfc_inputs(images[:n]))
+    model, input_type = NETWORKS[network]
+    compiled = edgebnn.compile(model, target=target, allow_overflow=True, input_type=input_type)
+    x = tfc_inputs(images[:n]) if input_type == "float32" else images[:n].reshape(n, 1, 28, 28)
+    s = qemu.count(compiled, x)
     layers = []
     for op, row, instr in zip(compiled.graph.ops, compiled.report["layers"], s["per_layer_instructions"]):
         kind = "+".join([op.kind] + [e.kind for e in op.epilogues])

@@ -18,6 +18,7 @@ from .. import resources, targets
 from ..check import emulate as emu
 from ..codegen import toolchain
 from ..errors import EdgebnnError
+from ..passes.int_input import input_array
 
 PROXY = {"cortex-m0plus": "cortex-m3"}  # core -> the core whose QEMU machine runs its code
 
@@ -42,7 +43,7 @@ def count(compiled, x: np.ndarray, timeout: float = 300.0) -> dict:
     host = compiled.run(x)
     firmware_target = targets.get(PROXY[t.alias_of or t.name])
     tools = emu._tools(t)
-    x = np.ascontiguousarray(np.asarray(x, np.float32))
+    x = np.ascontiguousarray(input_array(compiled.graph, x))  # float32, or the model's integer codes
     with tempfile.TemporaryDirectory(prefix="edgebnn-emu-") as tmp:
         work = Path(tmp)
         objects = []
@@ -55,7 +56,7 @@ def count(compiled, x: np.ndarray, timeout: float = 300.0) -> dict:
         _run([tools["cc"], *t.cflags, *objects, "--specs=rdimon.specs", "-nostartfiles",
               f"-L{resources.runtime_c()}", "-T", str(ld), "-Wl,--gc-sections", "-o", "app.elf", "-lm"], work, t)
         sizes = emu.model_sizes(compiled.out_dir, t, work / "model-size", tools["cc"], tools["size"])
-        x.astype("<f4").tofile(work / "input.bin")
+        x.astype(x.dtype.newbyteorder("<")).tofile(work / "input.bin")
         emu.run_qemu(firmware_target.qemu_machine, work, timeout)
         out = np.fromfile(work / "output.bin", "<f4")
         raw = np.fromfile(work / "stats.bin", "<u4")
