@@ -92,7 +92,7 @@ typedef uint32_t ebnn_pool_pair;
 #endif
 static void ebnn_pool_compact(ebnn_pool_band *bd, const ebnn_window *g, int32_t s, int32_t col)
 {
-    const int32_t fc = s - g->k_w + 1, first = bd->start[fc & bd->ring] & ~1;
+    const int32_t fc = s - g->k_w + 1, first = (fc < s ? bd->start[fc & bd->ring] : bd->end) & ~1; /* k_w 1: none */
     const ebnn_pool_pair *from = (const ebnn_pool_pair *)(const void *)(bd->list + first);
     ebnn_pool_pair *to = (ebnn_pool_pair *)(void *)bd->list;
     int32_t c;

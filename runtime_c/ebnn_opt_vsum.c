@@ -192,6 +192,7 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
         uint32_t p[16], buf[16];                                                                                       \
         int32_t top = 8, chunks = n >> 4;                                                                              \
         p[4] = p[5] = p[6] = p[7] = p[8] = p[9] = p[10] = p[11] = 0u; /* not a loop: GCC made it a memset call */ \
+        p[12] = p[13] = p[14] = p[15] = 0u;                                                                            \
         while (chunks > 0) {                                                                                           \
             const int32_t m = chunks < 16 ? chunks : 16;                                                               \
             int32_t i;                                                                                                 \

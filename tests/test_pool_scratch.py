@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 import edgebnn
 from cnn_builders import build_pool_cnn
@@ -73,3 +74,21 @@ def test_rebased_entries_under_emulation_are_bit_exact():
     outputs, stats = compiled.emulate(x)
     assert stats["identical"]
     assert np.array_equal(outputs.reshape(len(x), -1), _ort(built, x).reshape(len(x), -1))
+
+
+def test_long_dense_rows_count_past_256_on_the_host(tmp_path):
+    """The lane sums shared with the transposed dense kernel (ebnn_opt_vsum) zero their planes
+    above 2^11 themselves: a 1024-input layer (about 512 listed inputs, so counts past 256 read
+    the planes above 2^7) against onnxruntime."""
+    rng = np.random.default_rng(7)
+    w = numpy_helper.from_array(np.where(rng.random((1024, 64)) < 0.5, 1.0, -1.0).astype(np.float32), "w")
+    nodes = [helper.make_node("Sign", ["x"], ["a"]), helper.make_node("MatMul", ["a", "w"], ["y"])]
+    g = helper.make_graph(nodes, "dense", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1024])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], initializer=[w])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    x = rng.standard_normal((3, 1024)).astype(np.float32)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    expected = np.concatenate([sess.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    compiled = edgebnn.compile(model, target="host", out_dir=tmp_path / "out")
+    assert np.array_equal(compiled.run(x).reshape(expected.shape), expected)
