@@ -242,10 +242,10 @@ EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
 int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
 void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);
-/* ebnn_opt_vsum32 without the lanes: the bit-sliced counts p[0..15] (plane l of weight 2^l,
- * lane q at bit q) of init (12 planes) plus the sums (the pooled conv starts them at its
- * per-lane offsets and compares the planes with one number). */
-void ebnn_opt_vsum32_planes(const uint32_t *list, int32_t n, const uint32_t *w, const uint32_t *init, uint32_t *p);
+/* ebnn_opt_vsum on a 16-bit list without the lanes: the bit-sliced counts p[0..11] (plane l of
+ * weight 2^l, lane q at bit q) of init (12 planes) plus the sums, all below 2^12 (the pooled
+ * conv starts them at its per-lane offsets and compares the planes with one number). */
+void ebnn_opt_vsum16_planes(const uint16_t *list, int32_t n, const uint32_t *w, const uint32_t *init, uint32_t *p);
 /* list: arena scratch (planned per layer) of EBNN_OPT_T_LIST(k, words) entries. */
 #define EBNN_OPT_T_LIST(k, words) (32 * (words) - (k) / 2 + 16) /* the set bits or the clear ones (gaps too) */
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
@@ -297,9 +297,12 @@ void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp
  * 2 M - rho) / 4) (M: the 1 weight bits of the taps outside the image under ONNX zero padding;
  * spare channels 0), m at least the largest such ceiling and more than K / 2.  The kind of window of output pixel (oh, ow)
  * is row_kind[oh] * col_kinds + col_kind[ow] (row_kind null: one kind).  xw[b]: ~neg of the
- * block's channels.  scratch: cap words, EBNN_POOL_SCRATCH_WORDS of bookkeeping (the band's,
- * the planes), then the list (as ebnn_bconv_t's). */
-#define EBNN_POOL_SCRATCH_WORDS (3 * EBNN_OPT_CONV_T_RING + 16)
+ * block's channels.  scratch: cap words, EBNN_POOL_SCRATCH_WORDS(k_w) of bookkeeping (the
+ * planes, the band's ring of EBNN_POOL_RING(k_w) columns), then a list of 16-bit entries (as
+ * ebnn_bconv_t's, relative to the band's first listed column): at least the window's
+ * channels + 16 of them. */
+#define EBNN_POOL_RING(kw) ((kw) <= 2 ? 2 : (kw) <= 4 ? 4 : (kw) <= 8 ? 8 : 16) /* >= k_w, a power of 2 */
+#define EBNN_POOL_SCRATCH_WORDS(kw) (12 + 3 * EBNN_POOL_RING(kw))
 void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f, int32_t m, const uint8_t *row_kind,
                        const uint8_t *col_kind, int32_t col_kinds, uint32_t *out, const ebnn_window *g, int32_t pad_mode,
                        const uint32_t *xw, const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap);

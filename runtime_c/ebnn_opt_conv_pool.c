@@ -8,7 +8,6 @@
  * or_mask). */
 #include "ebnn_opt.h"
 
-#define EBNN_POOL_RING_WORDS (3 * EBNN_OPT_CONV_T_RING)
 #define EBNN_POOL_PLANES 12 /* counts S + f < 2^12 for windows of at most EBNN_OPT_T_MAX_BITS */
 #define EBNN_POOL_TAIL 6    /* up to 6 entries past whole 16s are summed one by one, more padded */
 /* The pooled outputs along one axis whose window (k taps, dilation 1) covers conv output o:
@@ -22,25 +21,45 @@ static inline int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t 
     return hi >= lo ? hi - lo + 1 : 0;
 }
 
-/* Bit q: the count of lane q in the planes p[0..EBNN_POOL_PLANES) is at least r, 0 < r <
- * 2^EBNN_POOL_PLANES: the borrow of count - r, rippled from the lowest plane (a 1 bit of r
- * borrows where the plane is 0 or a borrow comes in, a 0 bit where both). */
-#define EBNN_BORROW(l) borrow = (r & (1u << (l))) ? borrow | ~p[l] : borrow & ~p[l]
-static inline uint32_t ebnn_planes_ge(const uint32_t *p, uint32_t r)
+/* Bit q: the count of lane q in the planes p[0..EBNN_POOL_PLANES - skip) is at least r, 0 < r
+ * < 2^(EBNN_POOL_PLANES - skip): the borrow of count - r, rippled from the lowest plane (a 1
+ * bit of r borrows where the plane is 0 or a borrow comes in, a 0 bit where both).  The
+ * planes above are 0 and so are r's bits there: entered at case skip, case l reads plane
+ * l - skip and bit l of r << skip. */
+#define EBNN_BORROW(l) borrow = (rs & (1u << (l))) ? borrow | ~e[(l) - 11] : borrow & ~e[(l) - 11]
+#if defined(__GNUC__)
+__attribute__((noinline)) /* out of the pixel loop: r and p stay in registers */
+#endif
+static uint32_t ebnn_planes_ge(const uint32_t *p, uint32_t r, int32_t skip)
 {
     uint32_t borrow = 0u;
-    EBNN_BORROW(0);
-    EBNN_BORROW(1);
-    EBNN_BORROW(2);
-    EBNN_BORROW(3);
-    EBNN_BORROW(4);
-    EBNN_BORROW(5);
-    EBNN_BORROW(6);
-    EBNN_BORROW(7);
-    EBNN_BORROW(8);
-    EBNN_BORROW(9);
-    EBNN_BORROW(10);
-    EBNN_BORROW(11); /* EBNN_POOL_PLANES */
+    const uint32_t rs = r << skip, *e = p + (EBNN_POOL_PLANES - 1 - skip); /* plane l - skip at e[l - 11] */
+    switch (skip) {
+    case 0:
+        EBNN_BORROW(0); /* fallthrough */
+    case 1:
+        EBNN_BORROW(1); /* fallthrough */
+    case 2:
+        EBNN_BORROW(2); /* fallthrough */
+    case 3:
+        EBNN_BORROW(3); /* fallthrough */
+    case 4:
+        EBNN_BORROW(4); /* fallthrough */
+    case 5:
+        EBNN_BORROW(5); /* fallthrough */
+    case 6:
+        EBNN_BORROW(6); /* fallthrough */
+    case 7:
+        EBNN_BORROW(7); /* fallthrough */
+    case 8:
+        EBNN_BORROW(8); /* fallthrough */
+    case 9:
+        EBNN_BORROW(9); /* fallthrough */
+    case 10:
+        EBNN_BORROW(10); /* fallthrough */
+    default:
+        EBNN_BORROW(11); /* EBNN_POOL_PLANES - 1 */
+    }
     return ~borrow;
 }
 #undef EBNN_BORROW
@@ -52,13 +71,96 @@ static uint32_t ebnn_block_mask(int32_t out_c, int32_t b)
     return left >= 32 ? 0xFFFFFFFFu : (1u << left) - 1u;
 }
 
+/* The listed input columns of the current row band (as ebnn_band, 16-bit entries): per ring
+ * slot (column & ring), where it starts in list, its entries and its tap rows outside the
+ * image.  Entries are relative to column org: (s - org) col + tap row * (32 wc + 1) + bit,
+ * and org moves up when the live columns move to the front, so they stay below 2^16. */
+typedef struct {
+    uint16_t *list;
+    int32_t *start, *ones;
+    uint32_t *missing;
+    int32_t cap, end, org, ring;
+} ebnn_pool_band;
+
+/* Moves the live columns (from s - k_w + 1) to the front of the list, as words (from an even
+ * entry: 8 words at a time, may read past end: < cap); rebased to org = their first column
+ * only where column s would not fit 16 bits (wide images). */
+#if defined(__GNUC__)
+typedef uint32_t __attribute__((may_alias)) ebnn_pool_pair; /* two 16-bit entries */
+#else
+typedef uint32_t ebnn_pool_pair;
+#endif
+static void ebnn_pool_compact(ebnn_pool_band *bd, const ebnn_window *g, int32_t s, int32_t col)
+{
+    const int32_t fc = s - g->k_w + 1, first = (fc < s ? bd->start[fc & bd->ring] : bd->end) & ~1; /* k_w 1: none */
+    const ebnn_pool_pair *from = (const ebnn_pool_pair *)(const void *)(bd->list + first);
+    ebnn_pool_pair *to = (ebnn_pool_pair *)(void *)bd->list;
+    int32_t c;
+    for (c = (bd->end - first + 15) >> 4; c > 0; c--, from += 8, to += 8) {
+        const uint32_t e0 = from[0], e1 = from[1], e2 = from[2], e3 = from[3];
+        const uint32_t e4 = from[4], e5 = from[5], e6 = from[6], e7 = from[7];
+        to[0] = e0;
+        to[1] = e1;
+        to[2] = e2;
+        to[3] = e3;
+        to[4] = e4;
+        to[5] = e5;
+        to[6] = e6;
+        to[7] = e7;
+    }
+    for (c = fc; c < s; c++) {
+        bd->start[c & bd->ring] -= first;
+    }
+    bd->end -= first;
+    if ((s - bd->org + 1) * col > 65536) {
+        const uint16_t d = (uint16_t)((fc - bd->org) * col);
+        for (c = bd->start[fc & bd->ring]; c < bd->end; c++) {
+            bd->list[c] = (uint16_t)(bd->list[c] - d);
+        }
+        bd->org = fc;
+    }
+}
+
+/* Lists column s of output row oh (ebnn_band_column on 16-bit entries). */
+static void ebnn_pool_column(ebnn_pool_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode,
+                             int32_t oh, int32_t s, int32_t col)
+{
+    const int32_t wc = EBNN_WORDS(g->in_c), cs = 32 * wc + 1, r = s & bd->ring, iw = s - g->pad_left;
+    uint16_t *lp;
+    int32_t i, c;
+    if (s >= g->k_w - 1 && (bd->end + g->k_h * g->in_c + 16 > bd->cap || (s - bd->org + 1) * col > 65536)) {
+        ebnn_pool_compact(bd, g, s, col); /* full, or column s would not fit 16 bits */
+    }
+    bd->start[r] = bd->end;
+    bd->missing[r] = 0u;
+    lp = bd->list + bd->end;
+    for (i = 0; i < g->k_h; i++) {
+        const int32_t ih = oh * g->stride_h - g->pad_top + i * g->dil_h;
+        const uint32_t base = (uint32_t)((s - bd->org) * col + i * cs);
+        if (ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w) {
+            const uint32_t *ip = in + (ih * g->in_w + iw) * wc;
+            for (c = 0; c < wc; c++) {
+                lp = ebnn_opt_list_word(ip[c], base + (uint32_t)(32 * c), lp);
+            }
+        } else if (pad_mode < 0) {
+            for (c = 0; c < g->in_c; c++) {
+                *lp++ = (uint16_t)(base + (uint32_t)c);
+            }
+        } else if (pad_mode == 0) {
+            bd->missing[r] |= 1u << i;
+        }
+    }
+    bd->end = (int32_t)(lp - bd->list);
+    bd->ones[r] = bd->end - bd->start[r];
+}
+
 /* What every pixel of one call reads (built once, so that the pixel loop spills little: the
  * kernel's frame is on the deepest stack chain, above the vertical sums). */
 typedef struct {
     const uint32_t *w, *f, *xw, *or_mask;
     uint32_t *out, *pl;
     const ebnn_window *g, *p;
-    int32_t owc, col, block, row_words, m;
+    int32_t owc, col, block, row_words, m, skip;
 } ebnn_pool_job;
 
 /* Stores (no pool) or combines the bits of block b of a conv pixel into the pooled words
@@ -87,17 +189,17 @@ static inline void ebnn_pool_put(const ebnn_pool_job *c, uint32_t *o, int32_t b,
 
 /* Every block of one conv pixel: its n listed entries summed, thresholded, stored or pooled
  * into the words from o. */
-static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_band *bd, int32_t ow, int32_t n, int32_t base1,
-                                   const uint32_t *f, uint32_t *o, int32_t nh, int32_t nw)
+static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_pool_band *bd, int32_t ow, int32_t n,
+                                   int32_t base1, const uint32_t *f, uint32_t *o, int32_t nh, int32_t nw)
 {
-    const uint32_t *list = bd->list + bd->start[EBNN_RING(ow)];
-    const uint32_t *wb = (const uint32_t *)((uintptr_t)c->w - (uintptr_t)(ow * c->col) * 4u);
+    const uint16_t *list = bd->list + bd->start[ow & bd->ring];
+    const uint32_t *wb = (const uint32_t *)((uintptr_t)c->w - (uintptr_t)((ow - bd->org) * c->col) * 4u);
     const int32_t r = c->m - (base1 >> 2); /* >= 1 (m > K / 2): spare lanes, all 0, decide 0 */
     int32_t b;
     f += (base1 & 3) * EBNN_POOL_PLANES;
     for (b = 0; b < c->owc; b++, wb += c->block, f += 4 * EBNN_POOL_PLANES) {
-        ebnn_opt_vsum32_planes(list, n, wb, f, c->pl);
-        ebnn_pool_put(c, o, b, ebnn_planes_ge(c->pl, (uint32_t)r) ^ c->xw[b], nh, nw);
+        ebnn_opt_vsum16_planes(list, n, wb, f, c->pl);
+        ebnn_pool_put(c, o, b, ebnn_planes_ge(c->pl, (uint32_t)r, c->skip) ^ c->xw[b], nh, nw);
     }
 }
 
@@ -105,7 +207,7 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f,
                        const uint8_t *col_kind, int32_t col_kinds, uint32_t *out, const ebnn_window *g, int32_t pad_mode,
                        const uint32_t *xw, const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap)
 {
-    ebnn_band bd;
+    ebnn_pool_band bd;
     ebnn_pool_job c;
     const int32_t wc = EBNN_WORDS(g->in_c), k = g->k_h * g->k_w * g->in_c;
     int32_t oh, ow, b;
@@ -118,16 +220,22 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f,
     c.p = p;
     c.f = f;
     c.m = m;
-    c.pl = scratch + EBNN_POOL_RING_WORDS; /* the planes: in scratch, not on the stack */
+    c.skip = EBNN_POOL_PLANES - 1; /* counts S + f <= K + m: the planes from bitlen(K + m) up stay 0 */
+    while (c.skip > 0 && (m + k) >> (EBNN_POOL_PLANES - c.skip) != 0) {
+        c.skip--;
+    }
+    c.pl = scratch; /* the planes: in scratch, not on the stack */
     c.owc = EBNN_WORDS(g->out_c);
     c.col = g->k_h * (32 * wc + 1);
     c.block = g->k_w * c.col;
     c.row_words = (p ? p->out_w : g->out_w) * c.owc;
-    bd.start = (int32_t *)scratch;
-    bd.ones = bd.start + EBNN_OPT_CONV_T_RING;
-    bd.missing = scratch + 2 * EBNN_OPT_CONV_T_RING;
-    bd.list = scratch + EBNN_POOL_SCRATCH_WORDS;
-    bd.cap = cap - EBNN_POOL_SCRATCH_WORDS;
+    bd.ring = EBNN_POOL_RING(g->k_w);
+    bd.start = (int32_t *)scratch + EBNN_POOL_PLANES;
+    bd.ones = bd.start + bd.ring;
+    bd.missing = scratch + EBNN_POOL_PLANES + 2 * bd.ring;
+    bd.list = (uint16_t *)(scratch + EBNN_POOL_SCRATCH_WORDS(g->k_w));
+    bd.cap = 2 * (cap - EBNN_POOL_SCRATCH_WORDS(g->k_w));
+    bd.ring--; /* the mask of a slot */
     if (p) { /* each pooled word starts as the identity of its channels' AND or OR */
         const int32_t n = p->out_h * p->out_w;
         int32_t i;
@@ -145,28 +253,30 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f,
             continue; /* a row no pooling window reads */
         }
         bd.end = 0;
+        bd.org = 0;
         for (ow = 0; ow < g->out_w; ow++) {
             int32_t j, n, a1 = 0, valid = g->k_h * g->k_w, pw = ow;
             const int32_t nw = p ? ebnn_covers(ow, p->k_w, p->stride_w, p->pad_left, p->out_w, &pw) : 1;
-            uint32_t miss = 0u, *end;
+            uint32_t miss = 0u;
+            uint16_t *end;
             const uint32_t *f_px = f_row + (col_kind ? col_kind[ow] : 0) * table;
             for (; next < ow + g->k_w; next++) {
-                ebnn_band_column(&bd, in, g, pad_mode, oh, next);
+                ebnn_pool_column(&bd, in, g, pad_mode, oh, next, c.col);
             }
             if (nw == 0) {
                 continue; /* a column no pooling window reads */
             }
             for (j = 0; j < g->k_w; j++) {
-                const int32_t r = EBNN_RING(ow + j);
+                const int32_t r = (ow + j) & bd.ring;
                 a1 += bd.ones[r];
                 miss |= bd.missing[r];
             }
             for (j = 0; miss && j < g->k_w; j++) {
-                valid -= ebnn_opt_popcount(bd.missing[EBNN_RING(ow + j)]);
+                valid -= ebnn_opt_popcount(bd.missing[(ow + j) & bd.ring]);
             }
-            n = bd.end - bd.start[EBNN_RING(ow)];
+            n = bd.end - bd.start[ow & bd.ring];
             for (end = bd.list + bd.end; (n & 15) > EBNN_POOL_TAIL; n++) { /* whole 16s: the window's */
-                *end++ = (uint32_t)(ow * c.col + 32 * wc);                   /* first 0 word */
+                *end++ = (uint16_t)((ow - bd.org) * c.col + 32 * wc);        /* first 0 word */
             }
             ebnn_pool_pixel(&c, &bd, ow, n, valid * g->in_c - 2 * a1 + k, f_px, out + ph * c.row_words + pw * c.owc,
                             nh, nw);

@@ -208,19 +208,21 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
         p[3] = eights;                                                                                                 \
         ebnn_opt_counts(p, top, s);                                                                                    \
     }
-/* The same sums left bit-sliced: p[0..15] (the caller's, weights 1..2^15) start from init
- * (12 planes, the 4 above them 0) and end with the listed words added; no lanes are formed.
+/* The same sums left bit-sliced: p[0..11] (the caller's, weights 1..2^11) start from init
+ * (12 planes) and end with the listed words added (the counts stay below 2^12, so no carry
+ * reaches a 13th plane); no lanes are formed.
  * n need not be a multiple of 16: the last n % 16 words are added one by one (cheaper than a
  * padded chunk for a few). */
+typedef struct {
+    uint32_t v[8];
+} ebnn_opt_planes8; /* copied as one (LDM / STM) */
 #define EBNN_OPT_VSUM_PLANES(NAME, T, CHUNK)                                                                           \
     EBNN_OPT_NO_SCHED void NAME(const T *list, int32_t n, const uint32_t *w, const uint32_t *init, uint32_t *p)       \
     {                                                                                                                  \
         uint32_t ones = init[0], twos = init[1], fours = init[2], eights = init[3];                                    \
         uint32_t buf[16];                                                                                              \
         int32_t chunks = n >> 4;                                                                                       \
-        p[4] = init[4], p[5] = init[5], p[6] = init[6], p[7] = init[7];                                                \
-        p[8] = init[8], p[9] = init[9], p[10] = init[10], p[11] = init[11];                                            \
-        p[12] = p[13] = p[14] = p[15] = 0u;                                                                            \
+        *(ebnn_opt_planes8 *)(void *)(p + 4) = *(const ebnn_opt_planes8 *)(const void *)(init + 4);                    \
         while (chunks > 0) {                                                                                           \
             const int32_t m = chunks < 16 ? chunks : 16;                                                               \
             int32_t i;                                                                                                 \
@@ -300,8 +302,16 @@ EBNN_OPT_VSUM(ebnn_opt_vsum, uint16_t, EBNN_CHUNK_C)
         x = a;                                                                                                         \
     } while (0)
 EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_ASM)
-EBNN_OPT_VSUM_PLANES(ebnn_opt_vsum32_planes, uint32_t, EBNN_CHUNK_ASM)
+/* 16-bit entries (the pooled conv's list, half the bytes): two LDRH per pair instead of one
+ * LDRD, so a chunk costs 8 instructions more; the chunk is otherwise the same. */
+#undef EBNN_ASM_PAIR
+#define EBNN_ASM_PAIR(h)                                                                                               \
+    "ldrh %[" h "], [%[lp]], #2\n\t"                                                                                  \
+    "ldrh %[y], [%[lp]], #2\n\t"                                                                                      \
+    "ldr %[" h "], [%[w], %[" h "], lsl #2]\n\t"                                                                     \
+    "ldr %[y], [%[w], %[y], lsl #2]\n\t"
+EBNN_OPT_VSUM_PLANES(ebnn_opt_vsum16_planes, uint16_t, EBNN_CHUNK_ASM)
 #else
 EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_C)
-EBNN_OPT_VSUM_PLANES(ebnn_opt_vsum32_planes, uint32_t, EBNN_CHUNK_C)
+EBNN_OPT_VSUM_PLANES(ebnn_opt_vsum16_planes, uint16_t, EBNN_CHUNK_C)
 #endif

@@ -130,8 +130,22 @@ def _pair_lanes(rows: np.ndarray) -> np.ndarray:
     return padded.reshape(nb, 16, 2, -1).transpose(0, 2, 1, 3).reshape(nb * 32, -1)
 
 
-POOL_SCRATCH_WORDS = 3 * CONV_T_RING + 16  # EBNN_POOL_SCRATCH_WORDS: the band's and the planes' words
 POOL_PLANES = 12  # EBNN_POOL_PLANES: bit planes of the counts S + f (< 2^12 for windows <= T_MAX_BITS)
+
+
+def pool_scratch_bytes(graph, op) -> int:
+    """Arena bytes of ebnn_bconv_pool_t (0 when the transposed kernels do not apply): the
+    POOL_PLANES planes and the band's ring (EBNN_POOL_SCRATCH_WORDS), then a list of 16-bit
+    entries: the window, 16 of padding and one column of spare room (the live columns move to
+    the front about every (spare + column) / column-listed columns: every third for half-set
+    inputs)."""
+    if conv_t_list(graph, op) == 0:
+        return 0
+    cin = graph.tensors[op.inputs[0]].channels
+    kh, kw = op.attrs["kernel"]
+    ring = next(r for r in (2, 4, 8, 16) if r >= kw)  # EBNN_POOL_RING
+    entries = kh * kw * cin + 16 + kh * cin
+    return 4 * (POOL_PLANES + 3 * ring) + 4 * ((entries + 1) // 2)
 
 
 def pool_tables(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.ndarray, k: int, kh: int,

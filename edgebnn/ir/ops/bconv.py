@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bits
-from ..weight_layouts import (POOL_SCRATCH_WORDS, conv_t_list, fits, group_rows, pair_counts, pool_tables,
+from ..weight_layouts import (conv_t_list, fits, group_rows, pair_counts, pool_scratch_bytes, pool_tables,
                               transpose_conv)
 from .base import PORTABLE, Kernel
 from .bdense import THRESHOLD, dots
@@ -81,8 +81,10 @@ class BConv(BinaryLayer, WindowOp):
         return super()._runs(graph, op, kernel, epilogues, optimized)
 
     def scratch_bytes(self, graph, op):
-        extra = {"transposed": 0, "pooled": POOL_SCRATCH_WORDS}.get(op.attrs["c_kernel"])
-        return 0 if extra is None else 4 * (conv_t_list(graph, op) + extra)
+        kernel = op.attrs["c_kernel"]
+        if kernel == "pooled":
+            return pool_scratch_bytes(graph, op)
+        return 4 * conv_t_list(graph, op) if kernel == "transposed" else 0
 
     def sources(self, graph, op):
         return super().sources(graph, op) + (("ebnn_opt_conv_pool.c",) if op.attrs["c_kernel"] == "pooled" else ())
