@@ -7,41 +7,41 @@
 /* The set bits of in[0..words) ^ fm listed a nibble at a time (Thumb-2): the table gives a
  * nibble's bit positions (4 halfwords) and twice their count; two word stores (unaligned, as
  * GCC emits on ARMv7-M) append them plus the base, 3 entries past the end at most
- * (EBNN_OPT_T_LIST keeps 16 spare): 9 instructions a nibble against 6 a set bit. */
-static const uint32_t ebnn_opt_nib_tab[16][4] = {
+ * (EBNN_OPT_T_LIST keeps 16 spare): 8.5 instructions a nibble against 6 a set bit. */
+static const uint32_t ebnn_opt_nib_tab[32][4] = { /* low nibbles of bytes, then high ones */
     {0x00000u, 0x00000u, 0u, 0u}, {0x00000u, 0x00000u, 2u, 0u}, {0x00001u, 0x00000u, 2u, 0u}, {0x10000u, 0x00000u, 4u, 0u},
     {0x00002u, 0x00000u, 2u, 0u}, {0x20000u, 0x00000u, 4u, 0u}, {0x20001u, 0x00000u, 4u, 0u}, {0x10000u, 0x00002u, 6u, 0u},
     {0x00003u, 0x00000u, 2u, 0u}, {0x30000u, 0x00000u, 4u, 0u}, {0x30001u, 0x00000u, 4u, 0u}, {0x10000u, 0x00003u, 6u, 0u},
     {0x30002u, 0x00000u, 4u, 0u}, {0x20000u, 0x00003u, 6u, 0u}, {0x20001u, 0x00003u, 6u, 0u}, {0x10000u, 0x30002u, 8u, 0u},
+    {0x40004u, 0x40004u, 0u, 0u}, {0x40004u, 0x40004u, 2u, 0u}, {0x40005u, 0x40004u, 2u, 0u}, {0x50004u, 0x40004u, 4u, 0u},
+    {0x40006u, 0x40004u, 2u, 0u}, {0x60004u, 0x40004u, 4u, 0u}, {0x60005u, 0x40004u, 4u, 0u}, {0x50004u, 0x40006u, 6u, 0u},
+    {0x40007u, 0x40004u, 2u, 0u}, {0x70004u, 0x40004u, 4u, 0u}, {0x70005u, 0x40004u, 4u, 0u}, {0x50004u, 0x40007u, 6u, 0u},
+    {0x70006u, 0x40004u, 4u, 0u}, {0x60004u, 0x40007u, 6u, 0u}, {0x60005u, 0x40007u, 6u, 0u}, {0x50004u, 0x70006u, 8u, 0u},
 };
-#define EBNN_OPT_NIB(K)                                                                                                \
+#define EBNN_OPT_NIB(K, TAB)                                                                                           \
     "ubfx %[p], %[x], #" #K ", #4\n\t"                                                                                \
-    "add %[p], %[tab], %[p], lsl #4\n\t"                                                                             \
+    "add %[p], %[" TAB "], %[p], lsl #4\n\t"                                                                           \
     "ldm %[p], {%[a], %[b], %[c]}\n\t"                                                                                \
-    "add %[a], %[a], %[bb]\n\t"                                                                                       \
-    "add %[b], %[b], %[bb]\n\t"                                                                                       \
-    "str %[a], [%[lp]]\n\t"                                                                                           \
-    "str %[b], [%[lp], #4]\n\t"                                                                                       \
-    "add %[lp], %[lp], %[c]\n\t"                                                                                      \
-    "add %[bb], %[bb], #0x40004\n\t"
-
+    "add %[a], %[a], %[bb]\n\tadd %[b], %[b], %[bb]\n\t"                                                                \
+    "str %[a], [%[lp]]\n\tstr %[b], [%[lp], #4]\n\t"                                                                    \
+    "add %[lp], %[lp], %[c]\n\t"
+#define EBNN_OPT_BYTE(K) EBNN_OPT_NIB(K, "tab") EBNN_OPT_NIB(K + 4, "tab4") "add %[bb], %[bb], #0x80008\n\t"
 static uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint16_t *lp)
 {
     register uint32_t a __asm__("r4"), b __asm__("r5"), c __asm__("r6"); /* ascending, for LDM */
     uint32_t x, p, bb = 0u;
     __asm__("1:\n\t"
             "ldr %[x], [%[in]], #4\n\t"
-            "eor %[x], %[x], %[fm]\n\t" EBNN_OPT_NIB(0) EBNN_OPT_NIB(4) EBNN_OPT_NIB(8) EBNN_OPT_NIB(12)
-                EBNN_OPT_NIB(16) EBNN_OPT_NIB(20) EBNN_OPT_NIB(24) EBNN_OPT_NIB(28)
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b\n\t"
+            "eor %[x], %[x], %[fm]\n\t" EBNN_OPT_BYTE(0) EBNN_OPT_BYTE(8) EBNN_OPT_BYTE(16) EBNN_OPT_BYTE(24)
+            "subs %[n], %[n], #1\n\tbne 1b\n\t"
             : [in] "+&r"(in), [n] "+&r"(words), [lp] "+&r"(lp), [bb] "+&r"(bb), [x] "=&r"(x), [p] "=&r"(p), [a] "=&r"(a),
               [b] "=&r"(b), [c] "=&r"(c)
-            : [fm] "r"(fm), [tab] "r"(ebnn_opt_nib_tab)
+            : [fm] "r"(fm), [tab] "r"(ebnn_opt_nib_tab), [tab4] "r"(ebnn_opt_nib_tab + 16)
             : "cc", "memory");
     return lp;
 }
 #undef EBNN_OPT_NIB
+#undef EBNN_OPT_BYTE
 
 /* The number of set bits of in[0..words), two words a step in Thumb-2 (9 instructions a
  * word): fields of 2, then 4 bits per word, the two words' nibbles added, then bytes summed. */
@@ -98,8 +98,8 @@ int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *li
     *flip = 2 * ones > k;
     i = 0;
 #if EBNN_OPT_ASM
-    /* about 76 instructions a word by nibbles, 14 plus 6 a listed bit one by one */
-    if (6 * (*flip ? 32 * words - ones : ones) > 62 * words) {
+    /* about 72 instructions a word by nibbles, 14 plus 6 a listed bit one by one */
+    if (6 * (*flip ? 32 * words - ones : ones) > 58 * words) {
         n = (int32_t)(ebnn_opt_list_nib(in, words, *flip ? ~0u : 0u, list) - list);
         i = words;
     }
