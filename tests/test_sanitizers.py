@@ -52,10 +52,11 @@ def network(i: int):
         return kind, build_cnn(rng, pattern, nhwc=not xnor_k and rng.rand() < 0.3,
                                n_convs=int(rng.randint(1, 3)), hw=(int(rng.choice([5, 7, 9])), int(rng.choice([5, 6, 8]))),
                                xnor_k=xnor_k, gap=not xnor_k and rng.rand() < 0.2)
-    if kind == "cnn_pool":  # a binary conv whose kernel writes pooled bits (either pool order)
+    if kind == "cnn_pool":  # a binary conv whose kernel writes pooled bits (either pool order); >= 5 pixels
+        # a side, so that a 3-wide pool fits an unpadded 3x3 conv's output
         pool = [(2, 2, 0), (3, 2, 1), (3, 1, 0)][turn % 3]
         return kind, build_pool_cnn(rng, ("pool_bn", "bn_pool")[turn % 2], cin=int(rng.randint(15, 70)),
-                                    m=int(rng.randint(2, 70)), hw=(int(rng.randint(4, 9)), int(rng.randint(4, 9))),
+                                    m=int(rng.randint(2, 70)), hw=(int(rng.randint(5, 9)), int(rng.randint(5, 9))),
                                     pad=int(rng.randint(0, 2)), explicit_pad=bool(rng.rand() < 0.3), pool=pool)
     gen = np.random.default_rng([SEED, i])
     if kind == "first_layer":  # a real conv or dense fused with its pool and BN + sign
