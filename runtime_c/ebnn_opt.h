@@ -232,6 +232,11 @@ static inline int32_t ebnn_opt_ctz(uint32_t x)
 #endif
 EBNN_OPT_LIST_WORD(ebnn_opt_list_word, uint16_t)
 EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
+#if EBNN_OPT_ASM
+/* ebnn_opt_list_word over in[0..words) ^ fm by a nibble table (base + 32 * word + bit, below
+ * 2^16); writes up to 3 entries past the returned end. */
+uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint16_t *lp);
+#endif
 
 /* Transposed dense kernels (ebnn_opt_dense.c): w holds ceil(n / 32) blocks of
  * 32 * words + 1 words (word i: bit q = weight bit of output 32 b + q at input bit i of
@@ -297,12 +302,13 @@ void ebnn_bconv_thr_t(const uint32_t *in, const uint32_t *w, const uint32_t *twp
  * 2 M - rho) / 4) (M: the 1 weight bits of the taps outside the image under ONNX zero padding;
  * spare channels 0), m at least the largest such ceiling and more than K / 2.  The kind of window of output pixel (oh, ow)
  * is row_kind[oh] * col_kinds + col_kind[ow] (row_kind null: one kind).  xw[b]: ~neg of the
- * block's channels.  scratch: cap words, EBNN_POOL_SCRATCH_WORDS(k_w) of bookkeeping (the
- * planes, the band's ring of EBNN_POOL_RING(k_w) columns), then a list of 16-bit entries (as
+ * block's channels.  scratch: cap words, EBNN_POOL_SCRATCH_WORDS(k_w, out words) of bookkeeping
+ * (the planes of up to two blocks, the band's ring of EBNN_POOL_RING(k_w) columns), then a list of 16-bit entries (as
  * ebnn_bconv_t's, relative to the band's first listed column): at least the window's
  * channels + 16 of them. */
 #define EBNN_POOL_RING(kw) ((kw) <= 2 ? 2 : (kw) <= 4 ? 4 : (kw) <= 8 ? 8 : 16) /* >= k_w, a power of 2 */
-#define EBNN_POOL_SCRATCH_WORDS(kw) (12 + 3 * EBNN_POOL_RING(kw))
+#define EBNN_POOL_PLANE_WORDS(owc) ((owc) > 1 ? 24 : 12) /* the planes of one block, or of a pair */
+#define EBNN_POOL_SCRATCH_WORDS(kw, owc) (EBNN_POOL_PLANE_WORDS(owc) + 3 * EBNN_POOL_RING(kw))
 void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f, int32_t m, const uint8_t *row_kind,
                        const uint8_t *col_kind, int32_t col_kinds, uint32_t *out, const ebnn_window *g, int32_t pad_mode,
                        const uint32_t *xw, const ebnn_window *p, const uint32_t *or_mask, uint32_t *scratch, int32_t cap);

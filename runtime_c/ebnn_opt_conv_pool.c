@@ -9,11 +9,16 @@
 #include "ebnn_opt.h"
 
 #define EBNN_POOL_PLANES 12 /* counts S + f < 2^12 for windows of at most EBNN_OPT_T_MAX_BITS */
-#define EBNN_POOL_TAIL 6    /* up to 6 entries past whole 16s are summed one by one, more padded */
+#define EBNN_POOL_TAIL 6    /* up to 6 entries past whole 16s are summed one by one, more padded
+                             * (the best of 4, 6, 8 and 10 on the pooled 32->64 row) */
 /* The pooled outputs along one axis whose window (k taps, dilation 1) covers conv output o:
  * the range first .. first + count - 1 (count 0: none); returns count. */
 static inline int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t n, int32_t *first)
 {
+    if (k == stride && pad == 0) { /* windows that tile the map: one each, or none past the end */
+        *first = o / k;
+        return *first < n;
+    }
     const int32_t hi_t = o + pad, lo_t = hi_t - k + 1; /* window starts lo_t .. hi_t */
     int32_t lo = lo_t <= 0 ? 0 : (lo_t + stride - 1) / stride, hi = hi_t / stride;
     hi = hi < n - 1 ? hi : n - 1;
@@ -27,42 +32,57 @@ static inline int32_t ebnn_covers(int32_t o, int32_t k, int32_t stride, int32_t 
  * planes above are 0 and so are r's bits there: entered at case skip, case l reads plane
  * l - skip and bit l of r << skip. */
 #define EBNN_BORROW(l) borrow = (rs & (1u << (l))) ? borrow | ~e[(l) - 11] : borrow & ~e[(l) - 11]
+/* Two blocks' planes (the second EBNN_POOL_PLANES words on) against the same r: one test of
+ * r's bit per plane for both. */
+#define EBNN_BORROW2(l)                                                                                                \
+    do {                                                                                                               \
+        if (rs & (1u << (l))) {                                                                                        \
+            borrow |= ~e[(l) - 11];                                                                                    \
+            borrow2 |= ~e[(l) - 11 + EBNN_POOL_PLANES];                                                                \
+        } else {                                                                                                       \
+            borrow &= ~e[(l) - 11];                                                                                    \
+            borrow2 &= ~e[(l) - 11 + EBNN_POOL_PLANES];                                                                \
+        }                                                                                                              \
+    } while (0)
+#define EBNN_BORROWS(STEP)                                                                                             \
+    switch (skip) {                                                                                                    \
+    case 0: STEP(0); /* fallthrough */                                                                                 \
+    case 1: STEP(1); /* fallthrough */                                                                                 \
+    case 2: STEP(2); /* fallthrough */                                                                                 \
+    case 3: STEP(3); /* fallthrough */                                                                                 \
+    case 4: STEP(4); /* fallthrough */                                                                                 \
+    case 5: STEP(5); /* fallthrough */                                                                                 \
+    case 6: STEP(6); /* fallthrough */                                                                                 \
+    case 7: STEP(7); /* fallthrough */                                                                                 \
+    case 8: STEP(8); /* fallthrough */                                                                                 \
+    case 9: STEP(9); /* fallthrough */                                                                                 \
+    case 10: STEP(10); /* fallthrough */                                                                               \
+    default: STEP(11); /* EBNN_POOL_PLANES - 1 */                                                                      \
+    }
 #if defined(__GNUC__)
-__attribute__((noinline)) /* out of the pixel loop: r and p stay in registers */
+#define EBNN_OUT_OF_LOOP __attribute__((noinline)) /* out of the pixel loop: r and p stay in registers */
+#else
+#define EBNN_OUT_OF_LOOP
 #endif
-static uint32_t ebnn_planes_ge(const uint32_t *p, uint32_t r, int32_t skip)
+EBNN_OUT_OF_LOOP static uint32_t ebnn_planes_ge(const uint32_t *p, uint32_t r, int32_t skip)
 {
     uint32_t borrow = 0u;
     const uint32_t rs = r << skip, *e = p + (EBNN_POOL_PLANES - 1 - skip); /* plane l - skip at e[l - 11] */
-    switch (skip) {
-    case 0:
-        EBNN_BORROW(0); /* fallthrough */
-    case 1:
-        EBNN_BORROW(1); /* fallthrough */
-    case 2:
-        EBNN_BORROW(2); /* fallthrough */
-    case 3:
-        EBNN_BORROW(3); /* fallthrough */
-    case 4:
-        EBNN_BORROW(4); /* fallthrough */
-    case 5:
-        EBNN_BORROW(5); /* fallthrough */
-    case 6:
-        EBNN_BORROW(6); /* fallthrough */
-    case 7:
-        EBNN_BORROW(7); /* fallthrough */
-    case 8:
-        EBNN_BORROW(8); /* fallthrough */
-    case 9:
-        EBNN_BORROW(9); /* fallthrough */
-    case 10:
-        EBNN_BORROW(10); /* fallthrough */
-    default:
-        EBNN_BORROW(11); /* EBNN_POOL_PLANES - 1 */
-    }
+    EBNN_BORROWS(EBNN_BORROW)
     return ~borrow;
 }
+
+/* ebnn_planes_ge of two blocks: the first's bits low, the second's high. */
+EBNN_OUT_OF_LOOP static uint64_t ebnn_planes_ge2(const uint32_t *p, uint32_t r, int32_t skip)
+{
+    uint32_t borrow = 0u, borrow2 = 0u;
+    const uint32_t rs = r << skip, *e = p + (EBNN_POOL_PLANES - 1 - skip);
+    EBNN_BORROWS(EBNN_BORROW2)
+    return (uint64_t)~borrow | (uint64_t)~borrow2 << 32;
+}
 #undef EBNN_BORROW
+#undef EBNN_BORROW2
+#undef EBNN_BORROWS
 
 /* The channel bits of block b (spare channels 0). */
 static uint32_t ebnn_block_mask(int32_t out_c, int32_t b)
@@ -73,13 +93,14 @@ static uint32_t ebnn_block_mask(int32_t out_c, int32_t b)
 
 /* The listed input columns of the current row band (as ebnn_band, 16-bit entries): per ring
  * slot (column & ring), where it starts in list, its entries and its tap rows outside the
- * image.  Entries are relative to column org: (s - org) col + tap row * (32 wc + 1) + bit,
- * and org moves up when the live columns move to the front, so they stay below 2^16. */
+ * image (zero padding); win_ones and win_lost sum the last two over the columns listed
+ * since the window's first.  Entries are relative to column org: (s - org) col + tap row *
+ * (32 wc + 1) + bit, and org moves up when the live columns move to the front, so they stay
+ * below 2^16. */
 typedef struct {
     uint16_t *list;
-    int32_t *start, *ones;
-    uint32_t *missing;
-    int32_t cap, end, org, ring;
+    int32_t *start, *ones, *lost;
+    int32_t cap, end, org, ring, win_ones, win_lost;
 } ebnn_pool_band;
 
 /* Moves the live columns (from s - k_w + 1) to the front of the list, as words (from an even
@@ -132,26 +153,57 @@ static void ebnn_pool_column(ebnn_pool_band *bd, const uint32_t *in, const ebnn_
         ebnn_pool_compact(bd, g, s, col); /* full, or column s would not fit 16 bits */
     }
     bd->start[r] = bd->end;
-    bd->missing[r] = 0u;
+    bd->lost[r] = 0;
     lp = bd->list + bd->end;
     for (i = 0; i < g->k_h; i++) {
         const int32_t ih = oh * g->stride_h - g->pad_top + i * g->dil_h;
         const uint32_t base = (uint32_t)((s - bd->org) * col + i * cs);
         if (ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w) {
             const uint32_t *ip = in + (ih * g->in_w + iw) * wc;
+#if EBNN_OPT_ASM
+            lp = ebnn_opt_list_nib(ip, wc, 0u, base, lp); /* room: see ebnn_pool_compact's caller */
+#else
             for (c = 0; c < wc; c++) {
                 lp = ebnn_opt_list_word(ip[c], base + (uint32_t)(32 * c), lp);
             }
+#endif
         } else if (pad_mode < 0) {
             for (c = 0; c < g->in_c; c++) {
                 *lp++ = (uint16_t)(base + (uint32_t)c);
             }
         } else if (pad_mode == 0) {
-            bd->missing[r] |= 1u << i;
+            bd->lost[r]++;
         }
     }
     bd->end = (int32_t)(lp - bd->list);
     bd->ones[r] = bd->end - bd->start[r];
+    bd->win_ones += bd->ones[r];
+    bd->win_lost += bd->lost[r];
+}
+
+/* The window's n entries made whole 16s with entries of the zero word z where more than
+ * EBNN_POOL_TAIL are past them (cheaper than summing those one by one); returns the count.
+ * The list has room: ebnn_pool_column keeps 16 entries spare. */
+static inline int32_t ebnn_pool_pad(const ebnn_pool_band *bd, int32_t n, uint16_t z)
+{
+    uint16_t *end = bd->list + bd->end;
+    int32_t i;
+    if ((n & 15) <= EBNN_POOL_TAIL) {
+        return n;
+    }
+#if EBNN_OPT_ASM
+    { /* 10 entries (>= 16 - EBNN_POOL_TAIL - 1) as 5 unaligned word stores, no loop */
+        const uint32_t zz = z * 0x10001u;
+        for (i = 0; i < 10; i += 2) {
+            __builtin_memcpy(end + i, &zz, 4);
+        }
+    }
+#else
+    for (i = 0; i < 16 - (n & 15); i++) {
+        end[i] = z;
+    }
+#endif
+    return (n + 15) & ~15;
 }
 
 /* What every pixel of one call reads (built once, so that the pixel loop spills little: the
@@ -197,7 +249,15 @@ static inline void ebnn_pool_pixel(const ebnn_pool_job *c, const ebnn_pool_band 
     const int32_t r = c->m - (base1 >> 2); /* >= 1 (m > K / 2): spare lanes, all 0, decide 0 */
     int32_t b;
     f += (base1 & 3) * EBNN_POOL_PLANES;
-    for (b = 0; b < c->owc; b++, wb += c->block, f += 4 * EBNN_POOL_PLANES) {
+    for (b = 0; b + 1 < c->owc; b += 2, wb += 2 * c->block, f += 8 * EBNN_POOL_PLANES) { /* blocks in pairs */
+        uint64_t both;
+        ebnn_opt_vsum16_planes(list, n, wb, f, c->pl);
+        ebnn_opt_vsum16_planes(list, n, wb + c->block, f + 4 * EBNN_POOL_PLANES, c->pl + EBNN_POOL_PLANES);
+        both = ebnn_planes_ge2(c->pl, (uint32_t)r, c->skip);
+        ebnn_pool_put(c, o, b, (uint32_t)both ^ c->xw[b], nh, nw);
+        ebnn_pool_put(c, o, b + 1, (uint32_t)(both >> 32) ^ c->xw[b + 1], nh, nw);
+    }
+    if (b < c->owc) {
         ebnn_opt_vsum16_planes(list, n, wb, f, c->pl);
         ebnn_pool_put(c, o, b, ebnn_planes_ge(c->pl, (uint32_t)r, c->skip) ^ c->xw[b], nh, nw);
     }
@@ -230,11 +290,11 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f,
     c.block = g->k_w * c.col;
     c.row_words = (p ? p->out_w : g->out_w) * c.owc;
     bd.ring = EBNN_POOL_RING(g->k_w);
-    bd.start = (int32_t *)scratch + EBNN_POOL_PLANES;
+    bd.start = (int32_t *)scratch + EBNN_POOL_PLANE_WORDS(c.owc);
     bd.ones = bd.start + bd.ring;
-    bd.missing = scratch + EBNN_POOL_PLANES + 2 * bd.ring;
-    bd.list = (uint16_t *)(scratch + EBNN_POOL_SCRATCH_WORDS(g->k_w));
-    bd.cap = 2 * (cap - EBNN_POOL_SCRATCH_WORDS(g->k_w));
+    bd.lost = bd.ones + bd.ring;
+    bd.list = (uint16_t *)(scratch + EBNN_POOL_SCRATCH_WORDS(g->k_w, c.owc));
+    bd.cap = 2 * (cap - EBNN_POOL_SCRATCH_WORDS(g->k_w, c.owc));
     bd.ring--; /* the mask of a slot */
     if (p) { /* each pooled word starts as the identity of its channels' AND or OR */
         const int32_t n = p->out_h * p->out_w;
@@ -254,31 +314,23 @@ void ebnn_bconv_pool_t(const uint32_t *in, const uint32_t *w, const uint32_t *f,
         }
         bd.end = 0;
         bd.org = 0;
+        bd.win_ones = bd.win_lost = 0;
         for (ow = 0; ow < g->out_w; ow++) {
-            int32_t j, n, a1 = 0, valid = g->k_h * g->k_w, pw = ow;
+            int32_t n, pw = ow;
             const int32_t nw = p ? ebnn_covers(ow, p->k_w, p->stride_w, p->pad_left, p->out_w, &pw) : 1;
-            uint32_t miss = 0u;
-            uint16_t *end;
             const uint32_t *f_px = f_row + (col_kind ? col_kind[ow] : 0) * table;
+            if (ow > 0) { /* column ow - 1 leaves the window (before its ring slot is reused) */
+                bd.win_ones -= bd.ones[(ow - 1) & bd.ring];
+                bd.win_lost -= bd.lost[(ow - 1) & bd.ring];
+            }
             for (; next < ow + g->k_w; next++) {
                 ebnn_pool_column(&bd, in, g, pad_mode, oh, next, c.col);
             }
             if (nw == 0) {
                 continue; /* a column no pooling window reads */
             }
-            for (j = 0; j < g->k_w; j++) {
-                const int32_t r = (ow + j) & bd.ring;
-                a1 += bd.ones[r];
-                miss |= bd.missing[r];
-            }
-            for (j = 0; miss && j < g->k_w; j++) {
-                valid -= ebnn_opt_popcount(bd.missing[(ow + j) & bd.ring]);
-            }
-            n = bd.end - bd.start[ow & bd.ring];
-            for (end = bd.list + bd.end; (n & 15) > EBNN_POOL_TAIL; n++) { /* whole 16s: the window's */
-                *end++ = (uint16_t)((ow - bd.org) * c.col + 32 * wc);        /* first 0 word */
-            }
-            ebnn_pool_pixel(&c, &bd, ow, n, valid * g->in_c - 2 * a1 + k, f_px, out + ph * c.row_words + pw * c.owc,
+            n = ebnn_pool_pad(&bd, bd.end - bd.start[ow & bd.ring], (uint16_t)((ow - bd.org) * c.col + 32 * wc));
+            ebnn_pool_pixel(&c, &bd, ow, n, (g->k_h * g->k_w - bd.win_lost) * g->in_c - 2 * bd.win_ones + k, f_px, out + ph * c.row_words + pw * c.owc,
                             nh, nw);
         }
     }

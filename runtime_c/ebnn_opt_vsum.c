@@ -6,8 +6,8 @@
 #if EBNN_OPT_ASM
 /* The set bits of in[0..words) ^ fm listed a nibble at a time (Thumb-2): the table gives a
  * nibble's bit positions (4 halfwords) and twice their count; two word stores (unaligned, as
- * GCC emits on ARMv7-M) append them plus the base, 3 entries past the end at most
- * (EBNN_OPT_T_LIST keeps 16 spare): 8.5 instructions a nibble against 6 a set bit. */
+ * GCC emits on ARMv7-M) append them plus base + 32 * word, 3 entries past the end at most
+ * (the callers keep 16 spare): 8.5 instructions a nibble against 6 a set bit. */
 static const uint32_t ebnn_opt_nib_tab[32][4] = { /* low nibbles of bytes, then high ones */
     {0x00000u, 0x00000u, 0u, 0u}, {0x00000u, 0x00000u, 2u, 0u}, {0x00001u, 0x00000u, 2u, 0u}, {0x10000u, 0x00000u, 4u, 0u},
     {0x00002u, 0x00000u, 2u, 0u}, {0x20000u, 0x00000u, 4u, 0u}, {0x20001u, 0x00000u, 4u, 0u}, {0x10000u, 0x00002u, 6u, 0u},
@@ -26,10 +26,10 @@ static const uint32_t ebnn_opt_nib_tab[32][4] = { /* low nibbles of bytes, then 
     "str %[a], [%[lp]]\n\tstr %[b], [%[lp], #4]\n\t"                                                                    \
     "add %[lp], %[lp], %[c]\n\t"
 #define EBNN_OPT_BYTE(K) EBNN_OPT_NIB(K, "tab") EBNN_OPT_NIB(K + 4, "tab4") "add %[bb], %[bb], #0x80008\n\t"
-static uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint16_t *lp)
+uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint16_t *lp)
 {
     register uint32_t a __asm__("r4"), b __asm__("r5"), c __asm__("r6"); /* ascending, for LDM */
-    uint32_t x, p, bb = 0u;
+    uint32_t x, p, bb = base * 0x10001u; /* base in both halves: one add offsets two entries */
     __asm__("1:\n\t"
             "ldr %[x], [%[in]], #4\n\t"
             "eor %[x], %[x], %[fm]\n\t" EBNN_OPT_BYTE(0) EBNN_OPT_BYTE(8) EBNN_OPT_BYTE(16) EBNN_OPT_BYTE(24)
@@ -100,7 +100,7 @@ int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *li
 #if EBNN_OPT_ASM
     /* about 72 instructions a word by nibbles, 14 plus 6 a listed bit one by one */
     if (6 * (*flip ? 32 * words - ones : ones) > 58 * words) {
-        n = (int32_t)(ebnn_opt_list_nib(in, words, *flip ? ~0u : 0u, list) - list);
+        n = (int32_t)(ebnn_opt_list_nib(in, words, *flip ? ~0u : 0u, 0u, list) - list);
         i = words;
     }
 #endif

@@ -135,8 +135,8 @@ POOL_PLANES = 12  # EBNN_POOL_PLANES: bit planes of the counts S + f (< 2^12 for
 
 def pool_scratch_bytes(graph, op) -> int:
     """Arena bytes of ebnn_bconv_pool_t (0 when the transposed kernels do not apply): the
-    POOL_PLANES planes and the band's ring (EBNN_POOL_SCRATCH_WORDS), then a list of 16-bit
-    entries: the window, 16 of padding and one column of spare room (the live columns move to
+    POOL_PLANES planes (two blocks' when out_c > 32) and the band's ring
+    (EBNN_POOL_SCRATCH_WORDS), then a list of 16-bit entries: the window, 16 of padding and one column of spare room (the live columns move to
     the front about every (spare + column) / column-listed columns: every third for half-set
     inputs)."""
     if conv_t_list(graph, op) == 0:
@@ -144,8 +144,9 @@ def pool_scratch_bytes(graph, op) -> int:
     cin = graph.tensors[op.inputs[0]].channels
     kh, kw = op.attrs["kernel"]
     ring = next(r for r in (2, 4, 8, 16) if r >= kw)  # EBNN_POOL_RING
+    planes = POOL_PLANES * (2 if graph.tensors[op.outputs[0]].channels > 32 else 1)  # EBNN_POOL_PLANE_WORDS
     entries = kh * kw * cin + 16 + kh * cin
-    return 4 * (POOL_PLANES + 3 * ring) + 4 * ((entries + 1) // 2)
+    return 4 * (planes + 3 * ring) + 4 * ((entries + 1) // 2)
 
 
 def pool_tables(tw: np.ndarray, ttap: np.ndarray, thr: np.ndarray, neg: np.ndarray, k: int, kh: int,
