@@ -76,46 +76,38 @@ void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out,
  * words at a time, the 16s rippled into higher planes, converted to 32 integers once
  * per block (two per word, in 16-bit lanes). */
 
-void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
-                   int32_t n, uint16_t *list)
+/* Outputs b .. b + m - 1 of one block from its lane sums s: base + 4 S - 2 T, or with the
+ * list of clear bits base - 4 S + 2 T (the sign hoisted out of the loop). */
+static void ebnn_opt_t_outputs(const uint32_t *s, const int32_t *tw, int32_t *out, int32_t m, int32_t base, int32_t flip)
 {
-    uint32_t s[16];
-    int32_t a1, flip, b, q;
-    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1, sg = flip ? -1 : 1;
-    for (b = 0; b < n; b += 32, w += 32 * words + 1) {
-        ebnn_opt_vsum(list, len, w, s);
-        if (b + 32 <= n) {
-            for (q = 0; q < 16; q++) {
-                out[b + q] = base + sg * (4 * (int32_t)(s[q] & 0xFFFFu) - 2 * tw[b + q]);
-                out[b + q + 16] = base + sg * (4 * (int32_t)(s[q] >> 16) - 2 * tw[b + q + 16]);
-            }
-            continue;
+    int32_t q;
+    if (m < 32) {
+        for (q = 0; q < m; q++) {
+            const int32_t v = 4 * (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16) - 2 * tw[q];
+            out[q] = flip ? base - v : base + v;
         }
-        for (q = 0; b + q < n; q++) {
-            const int32_t v = (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16);
-            out[b + q] = base + sg * (4 * v - 2 * tw[b + q]);
+    } else if (!flip) {
+        for (q = 0; q < 16; q++) {
+            out[q] = base + 4 * (int32_t)(s[q] & 0xFFFFu) - 2 * tw[q];
+            out[q + 16] = base + 4 * (int32_t)(s[q] >> 16) - 2 * tw[q + 16];
+        }
+    } else {
+        for (q = 0; q < 16; q++) {
+            out[q] = base - 4 * (int32_t)(s[q] & 0xFFFFu) + 2 * tw[q];
+            out[q + 16] = base - 4 * (int32_t)(s[q] >> 16) + 2 * tw[q + 16];
         }
     }
 }
 
-void ebnn_bdense_thr_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, uint32_t *out, int32_t k, int32_t words,
-                       int32_t n, const int32_t *thr, const uint32_t *neg, int32_t mod, uint16_t *list)
+void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
+                   int32_t n, uint16_t *list)
 {
     uint32_t s[16];
-    int32_t a1, flip, b, q, t = 0;
-    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), base = k - 2 * a1, sg = flip ? -1 : 1;
+    int32_t a1, flip, b;
+    const int32_t len = ebnn_opt_list(in, words, list, &a1, &flip), base = k - 2 * a1;
     for (b = 0; b < n; b += 32, w += 32 * words + 1) {
-        uint32_t bits = 0u;
         ebnn_opt_vsum(list, len, w, s);
-        for (q = 0; q < 32 && b + q < n; q++) {
-            const int32_t v = (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16);
-            const int32_t d = base + sg * (4 * v - 2 * tw[b + q]);
-            bits |= ((uint32_t)(d < thr[t]) ^ ((neg[t >> 5] >> (t & 31)) & 1u)) << q;
-            if (++t == mod) {
-                t = 0;
-            }
-        }
-        *out++ = bits;
+        ebnn_opt_t_outputs(s, tw + b, out + b, n - b < 32 ? n - b : 32, base, flip);
     }
 }
 
@@ -295,16 +287,16 @@ void ebnn_bdense_short(const uint32_t *in, const uint32_t *w, int32_t *out, int3
     }
 }
 
-/* ebnn_bdense_thr_t with the threshold folded per output at compile time: the rows of
+/* ebnn_bdense_t thresholded, the threshold folded per output at compile time: the rows of
  * negative-slope outputs negated (thresholds 1 - thr), and with d = k - 2|A1| + sg (4 S - 2 T),
  *     d < thr  <=>  sg 4 S - 2|A1| < thr + sg 2 T - k =: pq[o] (sg = 1) or pq[n + o] (sg = -1),
  * so each bit is one subtraction's sign: no flag, no modulo counter. */
-void ebnn_bdense_bnd_t(const uint32_t *in, const uint32_t *w, const int32_t *pq, uint32_t *out, int32_t k,
-                       int32_t words, int32_t n, uint16_t *list)
+void ebnn_bdense_bnd_t(const uint32_t *in, const uint32_t *w, const int32_t *pq, uint32_t *out, int32_t words,
+                       int32_t n, uint16_t *list)
 {
     uint32_t s[16];
     int32_t a1, flip, b, q;
-    const int32_t len = ebnn_opt_list(in, k, words, list, &a1, &flip), g = flip ? -4 : 4;
+    const int32_t len = ebnn_opt_list(in, words, list, &a1, &flip), g = flip ? -4 : 4;
     const int32_t *r = flip ? pq + n : pq;
     for (b = 0; b < n; b += 32, w += 32 * words + 1, r += 32) {
         const int32_t m = n - b < 32 ? n - b : 32, lo = m < 16 ? m : 16;

@@ -43,59 +43,19 @@ uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint
 #undef EBNN_OPT_NIB
 #undef EBNN_OPT_BYTE
 
-/* The number of set bits of in[0..words), two words a step in Thumb-2 (9 instructions a
- * word): fields of 2, then 4 bits per word, the two words' nibbles added, then bytes summed. */
-static int32_t ebnn_opt_ones(const uint32_t *in, int32_t words)
-{
-    uint32_t acc = 0u, x, y, t, pairs = (uint32_t)words >> 1;
-    const uint32_t m55 = 0x55555555u, m33 = 0x33333333u, m0f = 0x0F0F0F0Fu;
-#if defined(__ARM_FEATURE_DSP)
-    const uint32_t m01 = 0u; /* USADA8 against 0 adds the bytes */
-#define EBNN_OPT_BYTES_ADD "usada8 %[acc], %[x], %[m01], %[acc]\n\t"
-#else
-    const uint32_t m01 = 0x01010101u;
-#define EBNN_OPT_BYTES_ADD "mul %[x], %[x], %[m01]\n\tadd %[acc], %[acc], %[x], lsr #24\n\t"
-#endif
-    if (pairs) {
-        __asm__("1:\n\t"
-                "ldrd %[x], %[y], [%[in]], #8\n\t"
-                "and %[t], %[m55], %[x], lsr #1\n\t"
-                "sub %[x], %[x], %[t]\n\t"
-                "and %[t], %[m55], %[y], lsr #1\n\t"
-                "sub %[y], %[y], %[t]\n\t"
-                "and %[t], %[m33], %[x], lsr #2\n\t"
-                "and %[x], %[x], %[m33]\n\t"
-                "add %[x], %[x], %[t]\n\t"
-                "and %[t], %[m33], %[y], lsr #2\n\t"
-                "and %[y], %[y], %[m33]\n\t"
-                "add %[x], %[x], %[y]\n\t"
-                "add %[x], %[x], %[t]\n\t"
-                "and %[t], %[m0f], %[x], lsr #4\n\t"
-                "and %[x], %[x], %[m0f]\n\t"
-                "add %[x], %[x], %[t]\n\t" EBNN_OPT_BYTES_ADD
-                "subs %[n], %[n], #1\n\t"
-                "bne 1b\n\t"
-                : [acc] "+&r"(acc), [in] "+&r"(in), [n] "+&r"(pairs), [x] "=&r"(x), [y] "=&r"(y), [t] "=&r"(t)
-                : [m55] "r"(m55), [m33] "r"(m33), [m0f] "r"(m0f), [m01] "r"(m01)
-                : "cc", "memory");
-    }
-#undef EBNN_OPT_BYTES_ADD
-    return (int32_t)acc + (words & 1 ? ebnn_opt_popcount(*in) : 0);
-}
 #endif
 
-int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip)
+int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip)
 {
+    /* Which bits to list (the fewer) only sets the cost, so every fourth word is counted; the
+     * listed count then gives the exact number of set bits. */
+    const int32_t step = words >= 8 ? 4 : 1, sampled = (words + step - 1) / step;
     int32_t i, n = 0, ones = 0;
-#if EBNN_OPT_ASM
-    ones = ebnn_opt_ones(in, words);
-#else
-    for (i = 0; i < words; i++) {
+    for (i = 0; i < words; i += step) {
         ones += ebnn_opt_popcount(in[i]);
     }
-#endif
-    *a1 = ones;
-    *flip = 2 * ones > k;
+    *flip = 2 * ones > 32 * sampled;
+    ones = ones * step; /* about the set bits of the whole row */
     i = 0;
 #if EBNN_OPT_ASM
     /* about 72 instructions a word by nibbles, 14 plus 6 a listed bit one by one */
@@ -108,6 +68,7 @@ int32_t ebnn_opt_list(const uint32_t *in, int32_t k, int32_t words, uint16_t *li
         /* flipped, the padding bits are listed too: their weight words are 0 */
         n = (int32_t)(ebnn_opt_list_word(*flip ? ~in[i] : in[i], (uint32_t)(32 * i), list + n) - list);
     }
+    *a1 = *flip ? 32 * words - n : n;
     while (n & 15) {
         list[n++] = (uint16_t)(32 * words); /* the block's 0 word */
     }

@@ -56,7 +56,7 @@ def test_wide_mlp_optimised_matches_onnxruntime(opts):
     built = _build("sign", opts)
     check_against_onnxruntime(built, opts["seed"])  # compiles with the default (optimised) kernels
     text = _model_c(edgebnn.compile(built.model, target="cortex-m4", allow_overflow=True))
-    assert any(f"ebnn_bdense{v}(" in text for v in ("_thr_opt", "_opt", "_thr_t", "_t"))
+    assert any(f"ebnn_bdense{v}(" in text for v in ("_thr_opt", "_opt", "_bnd_t", "_t"))
 
 
 def _wide_cnn(seed, pad):
@@ -110,7 +110,7 @@ def test_emulated_sample_bit_identical(toolchain):
     for built in (mlp, cnn):
         x = np.random.default_rng(9).normal(size=(3,) + built.input_shape[1:]).astype(np.float32)
         compiled = edgebnn.compile(built.model, target="cortex-m4", allow_overflow=True)
-        assert any(f in _model_c(compiled) for f in ("_opt(", "ebnn_bdense_thr_t(", "ebnn_bdense_bnd_t("))
+        assert any(f in _model_c(compiled) for f in ("_opt(", "ebnn_bdense_bnd_t("))
         outputs, stats = compiled.emulate(x)
         assert stats["identical"]
         assert np.array_equal(outputs, compiled.run(x))

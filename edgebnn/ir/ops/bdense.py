@@ -101,7 +101,7 @@ class BDense(BinaryLayer):
         wt, _, pq = t_bounds(raw, real, a["k"], e_op.attrs["thr"], e_op.attrs["neg"])
         w, b = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_pq", "int32_t", pq)
         lst = f"((uint16_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
-        return f"ebnn_bdense_bnd_t({em.src(op)}, {w}, {b}, {em.dst(op)}, {a['k']}, {raw.shape[1]}, {len(raw)}, {lst})"
+        return f"ebnn_bdense_bnd_t({em.src(op)}, {w}, {b}, {em.dst(op)}, {raw.shape[1]}, {len(raw)}, {lst})"
 
     def _short(self, em, op, raw):
         """Rows of at most SHORT_WORDS words; a threshold becomes one bias per output."""
