@@ -244,8 +244,7 @@ uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint
  * output o.  32 * words <= EBNN_OPT_T_MAX_BITS (convolution), EBNN_OPT_T_DENSE_BITS (dense). */
 #define EBNN_OPT_T_MAX_BITS 1024
 #define EBNN_OPT_T_DENSE_BITS 32768 /* vertical sums stay below 2^16 per 16-bit lane */
-int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip);
-void ebnn_opt_vsum(const uint16_t *list, int32_t n, const uint32_t *w, uint32_t *s);
+int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint32_t *list, int32_t *a1, int32_t *flip);
 void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_t *s);
 /* ebnn_opt_vsum on a 16-bit list without the lanes: the bit-sliced counts p[0..11] (plane l of
  * weight 2^l, lane q at bit q) of init (12 planes) plus the sums, all below 2^12 (the pooled
@@ -254,11 +253,11 @@ void ebnn_opt_vsum16_planes(const uint16_t *list, int32_t n, const uint32_t *w, 
 /* list: arena scratch (planned per layer) of EBNN_OPT_T_LIST(k, words) entries. */
 #define EBNN_OPT_T_LIST(k, words) (32 * (words) - (k) / 2 + 16) /* the set bits or the clear ones (gaps too) */
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
-                   int32_t n, uint16_t *list);
+                   int32_t n, uint32_t *list);
 /* ebnn_bdense_t thresholded, the threshold folded per output (weight_layouts.t_bounds): pq holds
  * n bounds for a list of set bits, then n for a list of clear ones. */
 void ebnn_bdense_bnd_t(const uint32_t *in, const uint32_t *w, const int32_t *pq, uint32_t *out, int32_t words,
-                       int32_t n, uint16_t *list);
+                       int32_t n, uint32_t *list);
 
 /* Transposed binary convolution (ebnn_opt_conv.c), stride_w = dil_w = 1: w holds
  * ceil(out_c / 32) blocks of k_w * k_h taps, column-major (tap (i, j) at j * k_h + i),

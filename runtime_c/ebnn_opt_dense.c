@@ -76,37 +76,77 @@ void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out,
  * words at a time, the 16s rippled into higher planes, converted to 32 integers once
  * per block (two per word, in 16-bit lanes). */
 
+#if EBNN_OPT_ASM
+/* A whole block in Thumb-2, four outputs a step (lanes q, q + 1 and q + 16, q + 17): the sums
+ * and the counts load in pairs (LDRD), the outputs store in pairs (STRD).  Each output is
+ * c = base - 2 T (+ 2 T with the list of clear bits, CT), then c + g S (g = 4 or -4): with the
+ * DSP extension one SMLAxB of the lane's halfword, without it the lane extracted and an MLA. */
+#if defined(__ARM_FEATURE_DSP)
+#define EBNN_OPT_T_LO(T, S) CT " %[" T "], %[base], %[" T "], lsl #1\n\tsmlabb %[" T "], %[" S "], %[g], %[" T "]\n\t"
+#define EBNN_OPT_T_HI(T, S) CT " %[" T "], %[base], %[" T "], lsl #1\n\tsmlatb %[" T "], %[" S "], %[g], %[" T "]\n\t"
+#else
+#define EBNN_OPT_T_LO(T, S)                                                                                            \
+    "uxth %[x], %[" S "]\n\t" CT " %[" T "], %[base], %[" T "], lsl #1\n\tmla %[" T "], %[x], %[g], %[" T "]\n\t"
+#define EBNN_OPT_T_HI(T, S)                                                                                            \
+    "lsr %[x], %[" S "], #16\n\t" CT " %[" T "], %[base], %[" T "], lsl #1\n\tmla %[" T "], %[x], %[g], %[" T "]\n\t"
+#endif
+#define EBNN_OPT_T_QUAD                                                                                                \
+    "ldrd %[s0], %[s1], [%[s]], #8\n\t"                                                                               \
+    "ldrd %[t0], %[t1], [%[tw]], #8\n\t"                                                                              \
+    "ldrd %[u0], %[u1], [%[tw], #56]\n\t" EBNN_OPT_T_LO("t0", "s0") EBNN_OPT_T_LO("t1", "s1")                        \
+    "strd %[t0], %[t1], [%[out]], #8\n\t" EBNN_OPT_T_HI("u0", "s0") EBNN_OPT_T_HI("u1", "s1")                        \
+    "strd %[u0], %[u1], [%[out], #56]\n\t"
+#define EBNN_OPT_T_OUT(CT) /* 8 outputs a branch */                                                                    \
+    __asm__ volatile("1:\n\t" EBNN_OPT_T_QUAD EBNN_OPT_T_QUAD /* volatile: its only results are stores */            \
+                     "subs %[n], %[n], #1\n\tbne 1b\n\t"                                                              \
+                     : [s] "+&r"(s), [tw] "+&r"(tw), [out] "+&r"(out), [n] "+&r"(n), [s0] "=&r"(s0), [s1] "=&r"(s1),   \
+                       [t0] "=&r"(t0), [t1] "=&r"(t1), [u0] "=&r"(u0), [u1] "=&r"(u1), [x] "=&r"(x)                      \
+                     : [base] "r"(base), [g] "r"(flip ? -4 : 4)                                                        \
+                     : "cc", "memory")
+static void ebnn_opt_t_block(const uint32_t *s, const int32_t *tw, int32_t *out, int32_t base, int32_t flip)
+{
+    uint32_t s0, s1, t0, t1, u0, u1, x, n = 4;
+    if (flip) {
+#define CT "add"
+        EBNN_OPT_T_OUT(CT);
+#undef CT
+    } else {
+#define CT "sub"
+        EBNN_OPT_T_OUT(CT);
+#undef CT
+    }
+}
+#undef EBNN_OPT_T_LO
+#undef EBNN_OPT_T_HI
+#undef EBNN_OPT_T_QUAD
+#undef EBNN_OPT_T_OUT
+#endif
+
 /* Outputs b .. b + m - 1 of one block from its lane sums s: base + 4 S - 2 T, or with the
- * list of clear bits base - 4 S + 2 T (the sign hoisted out of the loop). */
+ * list of clear bits base - 4 S + 2 T. */
 static void ebnn_opt_t_outputs(const uint32_t *s, const int32_t *tw, int32_t *out, int32_t m, int32_t base, int32_t flip)
 {
     int32_t q;
-    if (m < 32) {
-        for (q = 0; q < m; q++) {
-            const int32_t v = 4 * (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16) - 2 * tw[q];
-            out[q] = flip ? base - v : base + v;
-        }
-    } else if (!flip) {
-        for (q = 0; q < 16; q++) {
-            out[q] = base + 4 * (int32_t)(s[q] & 0xFFFFu) - 2 * tw[q];
-            out[q + 16] = base + 4 * (int32_t)(s[q] >> 16) - 2 * tw[q + 16];
-        }
-    } else {
-        for (q = 0; q < 16; q++) {
-            out[q] = base - 4 * (int32_t)(s[q] & 0xFFFFu) + 2 * tw[q];
-            out[q + 16] = base - 4 * (int32_t)(s[q] >> 16) + 2 * tw[q + 16];
-        }
+#if EBNN_OPT_ASM
+    if (m == 32) {
+        ebnn_opt_t_block(s, tw, out, base, flip);
+        return;
+    }
+#endif
+    for (q = 0; q < m; q++) {
+        const int32_t v = 4 * (int32_t)(q < 16 ? s[q] & 0xFFFFu : s[q - 16] >> 16) - 2 * tw[q];
+        out[q] = flip ? base - v : base + v;
     }
 }
 
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
-                   int32_t n, uint16_t *list)
+                   int32_t n, uint32_t *list)
 {
     uint32_t s[16];
     int32_t a1, flip, b;
     const int32_t len = ebnn_opt_list(in, words, list, &a1, &flip), base = k - 2 * a1;
     for (b = 0; b < n; b += 32, w += 32 * words + 1) {
-        ebnn_opt_vsum(list, len, w, s);
+        ebnn_opt_vsum32(list, len, w, s);
         ebnn_opt_t_outputs(s, tw + b, out + b, n - b < 32 ? n - b : 32, base, flip);
     }
 }
@@ -292,7 +332,7 @@ void ebnn_bdense_short(const uint32_t *in, const uint32_t *w, int32_t *out, int3
  *     d < thr  <=>  sg 4 S - 2|A1| < thr + sg 2 T - k =: pq[o] (sg = 1) or pq[n + o] (sg = -1),
  * so each bit is one subtraction's sign: no flag, no modulo counter. */
 void ebnn_bdense_bnd_t(const uint32_t *in, const uint32_t *w, const int32_t *pq, uint32_t *out, int32_t words,
-                       int32_t n, uint16_t *list)
+                       int32_t n, uint32_t *list)
 {
     uint32_t s[16];
     int32_t a1, flip, b, q;
@@ -301,7 +341,7 @@ void ebnn_bdense_bnd_t(const uint32_t *in, const uint32_t *w, const int32_t *pq,
     for (b = 0; b < n; b += 32, w += 32 * words + 1, r += 32) {
         const int32_t m = n - b < 32 ? n - b : 32, lo = m < 16 ? m : 16;
         uint32_t bits = 0u;
-        ebnn_opt_vsum(list, len, w, s);
+        ebnn_opt_vsum32(list, len, w, s);
         for (q = 0; q < lo; q++) {
             bits |= ((uint32_t)(g * (int32_t)(s[q] & 0xFFFFu) - 2 * a1 - r[q]) >> 31) << q;
         }

@@ -43,12 +43,59 @@ uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint
 #undef EBNN_OPT_NIB
 #undef EBNN_OPT_BYTE
 
+/* The same for 32-bit lists (the transposed dense kernel's): a row holds a nibble's bit
+ * positions as 4 words and 4 x their count, padded to 8 words; one LDM loads it (the count
+ * into the row pointer's own register) and one STM appends the 4 words: 9 instructions a
+ * nibble. */
+static const uint32_t ebnn_opt_nib32_tab[32][8] = { /* low nibbles of bytes, then high ones */
+    {0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u, 4u, 0u, 0u, 0u},
+    {1u, 0u, 0u, 0u, 4u, 0u, 0u, 0u}, {0u, 1u, 0u, 0u, 8u, 0u, 0u, 0u},
+    {2u, 0u, 0u, 0u, 4u, 0u, 0u, 0u}, {0u, 2u, 0u, 0u, 8u, 0u, 0u, 0u},
+    {1u, 2u, 0u, 0u, 8u, 0u, 0u, 0u}, {0u, 1u, 2u, 0u, 12u, 0u, 0u, 0u},
+    {3u, 0u, 0u, 0u, 4u, 0u, 0u, 0u}, {0u, 3u, 0u, 0u, 8u, 0u, 0u, 0u},
+    {1u, 3u, 0u, 0u, 8u, 0u, 0u, 0u}, {0u, 1u, 3u, 0u, 12u, 0u, 0u, 0u},
+    {2u, 3u, 0u, 0u, 8u, 0u, 0u, 0u}, {0u, 2u, 3u, 0u, 12u, 0u, 0u, 0u},
+    {1u, 2u, 3u, 0u, 12u, 0u, 0u, 0u}, {0u, 1u, 2u, 3u, 16u, 0u, 0u, 0u},
+    {0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u}, {4u, 0u, 0u, 0u, 4u, 0u, 0u, 0u},
+    {5u, 0u, 0u, 0u, 4u, 0u, 0u, 0u}, {4u, 5u, 0u, 0u, 8u, 0u, 0u, 0u},
+    {6u, 0u, 0u, 0u, 4u, 0u, 0u, 0u}, {4u, 6u, 0u, 0u, 8u, 0u, 0u, 0u},
+    {5u, 6u, 0u, 0u, 8u, 0u, 0u, 0u}, {4u, 5u, 6u, 0u, 12u, 0u, 0u, 0u},
+    {7u, 0u, 0u, 0u, 4u, 0u, 0u, 0u}, {4u, 7u, 0u, 0u, 8u, 0u, 0u, 0u},
+    {5u, 7u, 0u, 0u, 8u, 0u, 0u, 0u}, {4u, 5u, 7u, 0u, 12u, 0u, 0u, 0u},
+    {6u, 7u, 0u, 0u, 8u, 0u, 0u, 0u}, {4u, 6u, 7u, 0u, 12u, 0u, 0u, 0u},
+    {5u, 6u, 7u, 0u, 12u, 0u, 0u, 0u}, {4u, 5u, 6u, 7u, 16u, 0u, 0u, 0u},
+};
+#define EBNN_OPT_NIB32(K, TAB)                                                                                         \
+    "ubfx %[p], %[x], #" #K ", #4\n\t"                                                                                \
+    "add %[p], %[" TAB "], %[p], lsl #5\n\t"                                                                           \
+    "ldm %[p], {%[a], %[b], %[c], %[d], %[p]}\n\t"                                                                    \
+    "add %[a], %[a], %[bb]\n\tadd %[b], %[b], %[bb]\n\tadd %[c], %[c], %[bb]\n\tadd %[d], %[d], %[bb]\n\t"            \
+    "stm %[lp], {%[a], %[b], %[c], %[d]}\n\t"                                                                         \
+    "add %[lp], %[lp], %[p]\n\t"
+#define EBNN_OPT_BYTE32(K) EBNN_OPT_NIB32(K, "tab") EBNN_OPT_NIB32(K + 4, "tab4") "add %[bb], %[bb], #8\n\t"
+static uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, uint32_t *lp)
+{
+    register uint32_t a __asm__("r2"), b __asm__("r3"), c __asm__("r4"), d __asm__("r5"), p __asm__("r6");
+    uint32_t x, bb = 0u; /* ascending registers for LDM / STM, the row pointer last */
+    __asm__("1:\n\t"
+            "ldr %[x], [%[in]], #4\n\t"
+            "eor %[x], %[x], %[fm]\n\t" EBNN_OPT_BYTE32(0) EBNN_OPT_BYTE32(8) EBNN_OPT_BYTE32(16) EBNN_OPT_BYTE32(24)
+            "subs %[n], %[n], #1\n\tbne 1b\n\t"
+            : [in] "+&r"(in), [n] "+&r"(words), [lp] "+&r"(lp), [bb] "+&r"(bb), [x] "=&r"(x), [p] "=&r"(p), [a] "=&r"(a),
+              [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d)
+            : [fm] "r"(fm), [tab] "r"(ebnn_opt_nib32_tab), [tab4] "r"(ebnn_opt_nib32_tab + 16)
+            : "cc", "memory");
+    return lp;
+}
+#undef EBNN_OPT_NIB32
+#undef EBNN_OPT_BYTE32
+
 #endif
 
-int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint16_t *list, int32_t *a1, int32_t *flip)
+int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint32_t *list, int32_t *a1, int32_t *flip)
 {
-    /* Which bits to list (the fewer) only sets the cost, so every fourth word is counted; the
-     * listed count then gives the exact number of set bits. */
+    /* Which bits to list (the fewer) only sets the cost, so every eighth word is counted (of
+     * long rows); the listed count then gives the exact number of set bits. */
     const int32_t step = words >= 8 ? 4 : 1, sampled = (words + step - 1) / step;
     int32_t i, n = 0, ones = 0;
     for (i = 0; i < words; i += step) {
@@ -58,19 +105,19 @@ int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint16_t *list, int32_t
     ones = ones * step; /* about the set bits of the whole row */
     i = 0;
 #if EBNN_OPT_ASM
-    /* about 72 instructions a word by nibbles, 14 plus 6 a listed bit one by one */
-    if (6 * (*flip ? 32 * words - ones : ones) > 58 * words) {
-        n = (int32_t)(ebnn_opt_list_nib(in, words, *flip ? ~0u : 0u, 0u, list) - list);
+    /* about 80 instructions a word by nibbles, 14 plus 6 a listed bit one by one */
+    if (6 * (*flip ? 32 * words - ones : ones) > 66 * words) {
+        n = (int32_t)(ebnn_opt_list_nib32(in, words, *flip ? ~0u : 0u, list) - list);
         i = words;
     }
 #endif
     for (; i < words; i++) {
         /* flipped, the padding bits are listed too: their weight words are 0 */
-        n = (int32_t)(ebnn_opt_list_word(*flip ? ~in[i] : in[i], (uint32_t)(32 * i), list + n) - list);
+        n = (int32_t)(ebnn_opt_list_word32(*flip ? ~in[i] : in[i], (uint32_t)(32 * i), list + n) - list);
     }
     *a1 = *flip ? 32 * words - n : n;
     while (n & 15) {
-        list[n++] = (uint16_t)(32 * words); /* the block's 0 word */
+        list[n++] = (uint32_t)(32 * words); /* the block's 0 word */
     }
     return n;
 }
@@ -315,7 +362,6 @@ typedef struct {
         EBNN_HS16(EBNN_LOAD_W, x);                                                                                     \
         list += 16;                                                                                                    \
     } while (0)
-EBNN_OPT_VSUM(ebnn_opt_vsum, uint16_t, EBNN_CHUNK_C)
 #if defined(__GNUC__) && defined(__thumb2__)
 /* Thumb-2: one LDRD loads two 32-bit entries, so a chunk of 16 costs 8 + 16 loads and the
  * 75 logic instructions of its 15 carry-save adders (GCC does not pair the loads itself).
@@ -355,7 +401,42 @@ EBNN_OPT_VSUM(ebnn_opt_vsum, uint16_t, EBNN_CHUNK_C)
                 : "memory");                                                                                           \
         x = a;                                                                                                         \
     } while (0)
-EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_ASM)
+/* 32-bit lists: the entries four at a time by LDM (ascending registers r0..r4), the last four
+ * by two LDRD: 16 loads of weights, 5 of entries and 75 logic instructions a chunk.  A
+ * carry-save adder without a temporary: acc ^= h; h &= ~acc (h & acc before); acc ^= c;
+ * c &= ~acc (c & (acc ^ h)); h |= c. */
+#define EBNN_ASM_CSA0(h, acc, c)                                                                                       \
+    "eor %[" acc "], %[" acc "], %[" h "]\n\t"                                                                        \
+    "bic %[" h "], %[" h "], %[" acc "]\n\t"                                                                          \
+    "eor %[" acc "], %[" acc "], %[" c "]\n\t"                                                                        \
+    "bic %[" c "], %[" c "], %[" acc "]\n\t"                                                                          \
+    "orr %[" h "], %[" h "], %[" c "]\n\t"
+#define EBNN_ASM_W(r) "ldr %[" r "], [%[w], %[" r "], lsl #2]\n\t"
+/* Four listed words into r1..r4 -> fours carry in r1 (r2..r4 free). */
+#define EBNN_ASM_QUAD(f, a, b, c)                                                                                      \
+    EBNN_ASM_W(f) EBNN_ASM_W(a) EBNN_ASM_W(b) EBNN_ASM_W(c) EBNN_ASM_CSA0(f, "ones", a) EBNN_ASM_CSA0(b, "ones", c)        \
+        EBNN_ASM_CSA0(f, "twos", b)
+#define EBNN_CHUNK_LDM(x)                                                                                              \
+    do {                                                                                                               \
+        register uint32_t r0 __asm__("r0"), r1 __asm__("r1"), r2 __asm__("r2"), r3 __asm__("r3"), r4 __asm__("r4");    \
+        __asm__("ldm %[lp]!, {%[r0], %[r1], %[r2], %[r3]}\n\t" EBNN_ASM_QUAD("r0", "r1", "r2", "r3")                   \
+                "ldm %[lp]!, {%[r1], %[r2], %[r3], %[r4]}\n\t" EBNN_ASM_QUAD("r1", "r2", "r3", "r4")                   \
+                EBNN_ASM_CSA0("r0", "fours", "r1") /* r0: eights A */                                                  \
+                "ldm %[lp]!, {%[r1], %[r2], %[r3], %[r4]}\n\t" EBNN_ASM_QUAD("r1", "r2", "r3", "r4")                   \
+                "ldrd %[r2], %[r3], [%[lp]], #8\n\t" EBNN_ASM_W("r2") EBNN_ASM_W("r3")                                 \
+                EBNN_ASM_CSA0("r2", "ones", "r3")                                                                     \
+                "ldrd %[r3], %[r4], [%[lp]], #8\n\t" EBNN_ASM_W("r3") EBNN_ASM_W("r4")                                 \
+                EBNN_ASM_CSA0("r3", "ones", "r4") EBNN_ASM_CSA0("r2", "twos", "r3") /* r2: fours B */                  \
+                EBNN_ASM_CSA0("r1", "fours", "r2") /* r1: eights B */                                                  \
+                EBNN_ASM_CSA0("r0", "eights", "r1") /* r0: the 16s */                                                  \
+                : [lp] "+r"(list), [ones] "+r"(ones), [twos] "+r"(twos), [fours] "+r"(fours),                          \
+                  [eights] "+r"(eights), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),                \
+                  [r4] "=&r"(r4)                                                                                       \
+                : [w] "r"(w)                                                                                           \
+                : "memory");                                                                                           \
+        x = r0;                                                                                                        \
+    } while (0)
+EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_LDM)
 /* 16-bit entries (the pooled conv's list, half the bytes): two LDRH per pair instead of one
  * LDRD, so a chunk costs 8 instructions more; the chunk is otherwise the same. */
 #undef EBNN_ASM_PAIR

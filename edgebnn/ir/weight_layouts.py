@@ -44,8 +44,7 @@ def t_list_bytes(k: int, words: int) -> int:
     """Arena bytes of the transposed dense kernel's list (EBNN_OPT_T_LIST in ebnn_opt.h): the
     set input bits (at most k / 2), or when more are set the clear ones of the whole packed row,
     the gaps between slots included (fewer than 32 words - k / 2), padded to chunks of 16."""
-    entries = 32 * int(words) - int(k) // 2 + 16
-    return (2 * entries + 3) // 4 * 4
+    return 4 * (32 * int(words) - int(k) // 2 + 16)  # 32-bit entries: loaded four at a time
 
 
 def _lane_blocks(bits: np.ndarray) -> np.ndarray:

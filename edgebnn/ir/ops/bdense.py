@@ -83,7 +83,7 @@ class BDense(BinaryLayer):
         if kernel == "transposed":
             wt, tw = transpose_rows(raw)
             w, t = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_tw", "int32_t", tw)
-            lst = f"((uint16_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
+            lst = f"((uint32_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
             return f"ebnn_bdense_{thr}t({src}, {w}, {t}, {dst}, {k}, {raw.shape[1]}, {n}{em.epilogue_args(op)}, {lst})"
         if kernel == "short":
             return self._short(em, op, raw)
@@ -100,7 +100,7 @@ class BDense(BinaryLayer):
         real = bits.pack_at(np.ones((1, a["k"]), bool), a["slots"], a["total"])
         wt, _, pq = t_bounds(raw, real, a["k"], e_op.attrs["thr"], e_op.attrs["neg"])
         w, b = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_pq", "int32_t", pq)
-        lst = f"((uint16_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
+        lst = f"((uint32_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
         return f"ebnn_bdense_bnd_t({em.src(op)}, {w}, {b}, {em.dst(op)}, {raw.shape[1]}, {len(raw)}, {lst})"
 
     def _short(self, em, op, raw):
