@@ -53,9 +53,9 @@ def _check_input(graph: Graph, x: np.ndarray) -> None:
 
 
 def lowered(model, weights: str = "size", kernels: str = "optimized", inputs: tuple = ("float32",),
-            fuse: bool = True) -> Graph:
+            fuse: bool = True, least_sram: bool = False) -> Graph:
     graph = model if isinstance(model, Graph) else frontend.load(model)
-    return passes.lower(graph, weights, kernels, inputs, fuse)
+    return passes.lower(graph, weights, kernels, inputs, fuse, least_sram)
 
 
 def reference(model) -> Reference:
@@ -71,7 +71,18 @@ def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", ke
     (input_type, input_scale, input_zero_point) as ``compile`` takes them; ``fuse=False``: no
     epilogues (passes.lower), to measure what fusion saves."""
     tgt = targets.get(target).with_budget(sram, flash)
-    graph = lowered(model, weights, kernels, inputs, fuse)
+    graph = model if isinstance(model, Graph) else frontend.load(model)
+    built = _build(graph, tgt, weights, kernels, inputs, fuse, False)
+    if not built[2]["budget"]["sram_fits"]:  # the kernels that need the least SRAM, if that fits
+        lean = _build(graph, tgt, weights, kernels, inputs, fuse, True)
+        if lean[2]["memory"]["sram_bytes"] < built[2]["memory"]["sram_bytes"]:
+            lean[2]["kernel_choice"] = "least SRAM: the default kernels did not fit the SRAM budget"
+            return lean
+    return built
+
+
+def _build(graph, tgt, weights, kernels, inputs, fuse, least_sram):
+    graph = passes.lower(graph, weights, kernels, inputs, fuse, least_sram)
     plan = planner.plan(graph)
     files, layer_bytes = codegen.render(graph, plan, __version__)
     return graph, files, reports.build(graph, plan, tgt, layer_bytes, sizes.measure(files, tgt))

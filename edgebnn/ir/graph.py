@@ -94,6 +94,7 @@ class Graph:
     source: str = ""
     batch: int = 1  # the exported model's static batch (one sample is compiled)
     input_quant: dict = field(default_factory=dict)  # integer input: type, scale, zero_point (passes/int_input.py)
+    least_sram: bool = False  # kernels without list scratch (the SRAM budget asked for them: compiler.analyse)
 
     def add_tensor(self, name: str, dtype: str, shape, fanin: int = 0) -> Tensor:
         assert dtype in DTYPES, dtype

@@ -93,6 +93,8 @@ def render(report: dict, picture: str | None = "memory.png") -> str:
              budget_lines(report), "```", ""]
     if not b["fits"]:
         lines += ["What to do:", "", "```", overflow_table(report), "```", ""]
+    if "kernel_choice" in report:  # slower kernels were chosen to fit (compiler.analyse)
+        lines += [f"Kernels: {report['kernel_choice']}.", ""]
     m = report["memory"]
     lines += ["## Memory plan", "", "```", planner_lines(report), "```", "",
               f"Stack {m['stack_bytes']} B ({m['stack_source']}): " + (" -> ".join(m["stack_chain"]) or "-"), ""]

@@ -54,8 +54,8 @@ class BDense(BinaryLayer):
         if kernel.name in SPARSE_FORMATS or fmt != "bits":
             return kernel.name == fmt
         words = weight_rows(graph, op).shape[1]
-        if kernel.name == "transposed":  # integer inputs ask for the least SRAM: no list of set bits
-            return fits_t(op.attrs["k"], words) and not graph.input_quant
+        if kernel.name == "transposed":  # integer inputs, or a tight SRAM budget: no list of set bits
+            return fits_t(op.attrs["k"], words) and not (graph.input_quant or graph.least_sram)
         if kernel.name == "short":
             return words <= SHORT_WORDS
         return fits(words) if kernel.name == "grouped" else True
