@@ -63,10 +63,9 @@ void ebnn_conv_f32(const float *in, const float *w, float *out, const ebnn_windo
 
 /* Max pooling: bits (AND: any +1 wins), int32 (max, or min for channels whose bit
  * is set in use_min), float.  NHWC; taps outside the image are ignored. */
-void ebnn_maxpool_bits(const uint32_t *in, uint32_t *out, const ebnn_window *g);
 /* Bits pooled per channel: AND (max) where or_mask's bit is 0, OR where it is 1 (a pool moved
- * behind a threshold that flips its direction). */
-void ebnn_maxpool_bits_or(const uint32_t *in, uint32_t *out, const ebnn_window *g, const uint32_t *or_mask);
+ * behind a threshold that flips its direction); a null or_mask is AND throughout. */
+void ebnn_maxpool_bits(const uint32_t *in, uint32_t *out, const ebnn_window *g, const uint32_t *or_mask);
 void ebnn_maxpool_i32(const int32_t *in, int32_t *out, const ebnn_window *g, const uint32_t *use_min);
 void ebnn_maxpool_f32(const float *in, float *out, const ebnn_window *g);
 /* Average pooling; count_pad: divide by the taps inside the padded image. */

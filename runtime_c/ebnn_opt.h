@@ -281,6 +281,44 @@ typedef struct {
     int32_t end;
 } ebnn_band;
 void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode, int32_t oh, int32_t s);
+/* The k_h tap rows of input column iw in output row oh's band, listed from lp by both
+ * transposed convolutions (32-bit entries here, 16-bit in ebnn_opt_conv_pool.c): a row inside
+ * the image lists its pixel's set bits (LIST_PIXEL: from the words at ip, entries base + 32
+ * word + bit, advancing lp), a row outside it every channel (pad_mode -1) or nothing (+1
+ * pixels; MISSING under ONNX zero padding).  BASE: row i's entry of channel 0.  Uses the
+ * caller's in, g, pad_mode, oh, iw, wc, lp, i and c (a macro, so that each kernel compiles to
+ * the code it had with the loop written out). */
+#define EBNN_BAND_ROWS(ENTRY, BASE, LIST_PIXEL, MISSING)                                                               \
+    for (i = 0; i < g->k_h; i++) {                                                                                     \
+        const int32_t ih = oh * g->stride_h - g->pad_top + i * g->dil_h;                                               \
+        const uint32_t base = (uint32_t)(BASE);                                                                        \
+        if (ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w) {                                                      \
+            const uint32_t *ip = in + (ih * g->in_w + iw) * wc;                                                        \
+            LIST_PIXEL;                                                                                                \
+        } else if (pad_mode < 0) {                                                                                     \
+            for (c = 0; c < g->in_c; c++) {                                                                            \
+                *lp++ = (ENTRY)(base + (uint32_t)c);                                                                   \
+            }                                                                                                          \
+        } else if (pad_mode == 0) {                                                                                    \
+            MISSING;                                                                                                   \
+        }                                                                                                              \
+    }
+/* Moves the live columns' list from `from` down to `to` (word pointers, advanced), n8 groups
+ * of 8 words, each 8 loaded before they are stored (from - to may be less than 8; may read
+ * past the list's end: < cap).  n: the caller's counter. */
+#define EBNN_BAND_MOVE(n, n8, from, to)                                                                                \
+    for (n = (n8); n > 0; n--, from += 8, to += 8) {                                                                   \
+        const uint32_t e0 = from[0], e1 = from[1], e2 = from[2], e3 = from[3];                                         \
+        const uint32_t e4 = from[4], e5 = from[5], e6 = from[6], e7 = from[7];                                         \
+        to[0] = e0;                                                                                                    \
+        to[1] = e1;                                                                                                    \
+        to[2] = e2;                                                                                                    \
+        to[3] = e3;                                                                                                    \
+        to[4] = e4;                                                                                                    \
+        to[5] = e5;                                                                                                    \
+        to[6] = e6;                                                                                                    \
+        to[7] = e7;                                                                                                    \
+    }
 /* list: cap entries of scratch (the arena, planned per layer), at least the window's
  * channels (k_h k_w in_c: a tap lists at most in_c entries) + a column's + 16; the spare room
  * sets how often the live columns move to the front. */

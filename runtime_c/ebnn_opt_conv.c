@@ -115,18 +115,7 @@ void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, i
         const int32_t first = s >= g->k_w - 1 ? bd->start[EBNN_RING(s - g->k_w + 1)] : 0;
         const uint32_t *from = bd->list + first;
         uint32_t *to = bd->list;
-        for (c = (bd->end - first + 7) >> 3; c > 0; c--, from += 8, to += 8) { /* 8 at a time (may read up to 7 entries past end: < cap) */
-            const uint32_t e0 = from[0], e1 = from[1], e2 = from[2], e3 = from[3];
-            const uint32_t e4 = from[4], e5 = from[5], e6 = from[6], e7 = from[7];
-            to[0] = e0;
-            to[1] = e1;
-            to[2] = e2;
-            to[3] = e3;
-            to[4] = e4;
-            to[5] = e5;
-            to[6] = e6;
-            to[7] = e7;
-        }
+        EBNN_BAND_MOVE(c, (bd->end - first + 7) >> 3, from, to) /* may read up to 7 entries past end */
         for (c = s - g->k_w + 1; c < s; c++) {
             if (c >= 0) {
                 bd->start[EBNN_RING(c)] -= first;
@@ -137,22 +126,9 @@ void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, i
     bd->start[r] = bd->end;
     bd->missing[r] = 0u;
     lp = bd->list + bd->end;
-    for (i = 0; i < g->k_h; i++) {
-        const int32_t ih = oh * g->stride_h - g->pad_top + i * g->dil_h;
-        const uint32_t base = (uint32_t)((s * g->k_h + i) * cs);
-        if (ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w) {
-            const uint32_t *ip = in + (ih * g->in_w + iw) * wc;
-            for (c = 0; c < wc; c++) {
-                lp = ebnn_opt_list_word32(ip[c], base + (uint32_t)(32 * c), lp);
-            }
-        } else if (pad_mode < 0) {
-            for (c = 0; c < g->in_c; c++) {
-                *lp++ = base + (uint32_t)c;
-            }
-        } else if (pad_mode == 0) {
-            bd->missing[r] |= 1u << i;
-        }
-    }
+    EBNN_BAND_ROWS(uint32_t, (s * g->k_h + i) * cs, for (c = 0; c < wc; c++) {
+        lp = ebnn_opt_list_word32(ip[c], base + (uint32_t)(32 * c), lp);
+    }, bd->missing[r] |= 1u << i)
     bd->end = (int32_t)(lp - bd->list);
     bd->ones[r] = bd->end - bd->start[r];
 }

@@ -117,18 +117,7 @@ static void ebnn_pool_compact(ebnn_pool_band *bd, const ebnn_window *g, int32_t 
     const ebnn_pool_pair *from = (const ebnn_pool_pair *)(const void *)(bd->list + first);
     ebnn_pool_pair *to = (ebnn_pool_pair *)(void *)bd->list;
     int32_t c;
-    for (c = (bd->end - first + 15) >> 4; c > 0; c--, from += 8, to += 8) {
-        const uint32_t e0 = from[0], e1 = from[1], e2 = from[2], e3 = from[3];
-        const uint32_t e4 = from[4], e5 = from[5], e6 = from[6], e7 = from[7];
-        to[0] = e0;
-        to[1] = e1;
-        to[2] = e2;
-        to[3] = e3;
-        to[4] = e4;
-        to[5] = e5;
-        to[6] = e6;
-        to[7] = e7;
-    }
+    EBNN_BAND_MOVE(c, (bd->end - first + 15) >> 4, from, to)
     for (c = fc; c < s; c++) {
         bd->start[c & bd->ring] -= first;
     }
@@ -142,7 +131,17 @@ static void ebnn_pool_compact(ebnn_pool_band *bd, const ebnn_window *g, int32_t 
     }
 }
 
-/* Lists column s of output row oh (ebnn_band_column on 16-bit entries). */
+/* Lists the set bits of the pixel's wc words at ip as 16-bit entries base + 32 word + bit. */
+#if EBNN_OPT_ASM
+#define EBNN_POOL_LIST_PIXEL lp = ebnn_opt_list_nib(ip, wc, 0u, base, lp) /* room: see ebnn_pool_compact's caller */
+#else
+#define EBNN_POOL_LIST_PIXEL                                                                                           \
+    for (c = 0; c < wc; c++) {                                                                                         \
+        lp = ebnn_opt_list_word(ip[c], base + (uint32_t)(32 * c), lp);                                                 \
+    }
+#endif
+
+/* Lists column s of output row oh (as ebnn_band_column, on 16-bit entries). */
 static void ebnn_pool_column(ebnn_pool_band *bd, const uint32_t *in, const ebnn_window *g, int32_t pad_mode,
                              int32_t oh, int32_t s, int32_t col)
 {
@@ -155,26 +154,7 @@ static void ebnn_pool_column(ebnn_pool_band *bd, const uint32_t *in, const ebnn_
     bd->start[r] = bd->end;
     bd->lost[r] = 0;
     lp = bd->list + bd->end;
-    for (i = 0; i < g->k_h; i++) {
-        const int32_t ih = oh * g->stride_h - g->pad_top + i * g->dil_h;
-        const uint32_t base = (uint32_t)((s - bd->org) * col + i * cs);
-        if (ih >= 0 && ih < g->in_h && iw >= 0 && iw < g->in_w) {
-            const uint32_t *ip = in + (ih * g->in_w + iw) * wc;
-#if EBNN_OPT_ASM
-            lp = ebnn_opt_list_nib(ip, wc, 0u, base, lp); /* room: see ebnn_pool_compact's caller */
-#else
-            for (c = 0; c < wc; c++) {
-                lp = ebnn_opt_list_word(ip[c], base + (uint32_t)(32 * c), lp);
-            }
-#endif
-        } else if (pad_mode < 0) {
-            for (c = 0; c < g->in_c; c++) {
-                *lp++ = (uint16_t)(base + (uint32_t)c);
-            }
-        } else if (pad_mode == 0) {
-            bd->lost[r]++;
-        }
-    }
+    EBNN_BAND_ROWS(uint16_t, (s - bd->org) * col + i * cs, EBNN_POOL_LIST_PIXEL, bd->lost[r]++)
     bd->end = (int32_t)(lp - bd->list);
     bd->ones[r] = bd->end - bd->start[r];
     bd->win_ones += bd->ones[r];

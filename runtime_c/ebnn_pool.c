@@ -10,7 +10,9 @@ static int32_t ebnn_tap(int32_t o, int32_t i, int32_t stride, int32_t pad, int32
     return (at >= 0 && at < size) ? at : -1;
 }
 
-void ebnn_maxpool_bits(const uint32_t *in, uint32_t *out, const ebnn_window *g)
+/* OR is AND under complement (a | b == ~(~a & ~b)): the words of or_mask's channels are flipped
+ * on the way in and out, so one AND loop serves both; a null mask flips nothing. */
+void ebnn_maxpool_bits(const uint32_t *in, uint32_t *out, const ebnn_window *g, const uint32_t *or_mask)
 {
     const int32_t wc = EBNN_WORDS(g->in_c);
     int32_t oh, ow, i, j, k;
@@ -24,39 +26,24 @@ void ebnn_maxpool_bits(const uint32_t *in, uint32_t *out, const ebnn_window *g)
                 const int32_t ih = ebnn_tap(oh, i, g->stride_h, g->pad_top, g->dil_h, g->in_h);
                 for (j = 0; j < g->k_w; j++) {
                     const int32_t iw = ebnn_tap(ow, j, g->stride_w, g->pad_left, g->dil_w, g->in_w);
+                    const uint32_t *px;
                     if (ih < 0 || iw < 0) {
                         continue;
                     }
-                    for (k = 0; k < wc; k++) {
-                        op[k] &= in[(ih * g->in_w + iw) * wc + k];
-                    }
-                }
-            }
-        }
-    }
-}
-
-void ebnn_maxpool_bits_or(const uint32_t *in, uint32_t *out, const ebnn_window *g, const uint32_t *or_mask)
-{
-    const int32_t wc = EBNN_WORDS(g->in_c);
-    int32_t oh, ow, i, j, k;
-    for (oh = 0; oh < g->out_h; oh++) {
-        for (ow = 0; ow < g->out_w; ow++) {
-            uint32_t *op = out + (oh * g->out_w + ow) * wc;
-            for (k = 0; k < wc; k++) {
-                uint32_t all = 0xFFFFFFFFu, any = 0u;
-                for (i = 0; i < g->k_h; i++) {
-                    const int32_t ih = ebnn_tap(oh, i, g->stride_h, g->pad_top, g->dil_h, g->in_h);
-                    for (j = 0; j < g->k_w; j++) {
-                        const int32_t iw = ebnn_tap(ow, j, g->stride_w, g->pad_left, g->dil_w, g->in_w);
-                        if (ih >= 0 && iw >= 0) {
-                            const uint32_t v = in[(ih * g->in_w + iw) * wc + k];
-                            all &= v;
-                            any |= v;
+                    px = in + (ih * g->in_w + iw) * wc;
+                    if (or_mask) {
+                        for (k = 0; k < wc; k++) {
+                            op[k] &= px[k] ^ or_mask[k];
+                        }
+                    } else {
+                        for (k = 0; k < wc; k++) {
+                            op[k] &= px[k];
                         }
                     }
                 }
-                op[k] = (all & ~or_mask[k]) | (any & or_mask[k]);
+            }
+            for (k = 0; or_mask && k < wc; k++) {
+                op[k] ^= or_mask[k];
             }
         }
     }

@@ -12,6 +12,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import edgebnn
+from bn_nodes import bn_node
 
 C, H, W, N = 8, 6, 6, 10
 
@@ -35,14 +36,6 @@ def _activation(kind: str, x: str, y: str, rng, opset: int, inits: list) -> list
     return [helper.make_node(kind, [x], [y])]
 
 
-def _bn(name, x, y, rng, inits):
-    gamma = rng.uniform(0.3, 1.5, C) * rng.choice([-1, 1], C)
-    for suffix, value in (("g", gamma), ("b", rng.uniform(-0.5, 0.5, C)), ("m", rng.uniform(-0.5, 0.5, C)),
-                          ("v", rng.uniform(0.5, 2.0, C))):
-        inits.append(numpy_helper.from_array(value.astype(np.float32), f"{name}_{suffix}"))
-    return helper.make_node("BatchNormalization", [x] + [f"{name}_{s}" for s in "gbmv"], [y])
-
-
 def build(kind: str, seed: int, opset: int = 13) -> onnx.ModelProto:
     """x -> real conv -> ACT -> BN -> Sign -> binary conv -> BN -> ACT -> Flatten -> Gemm -> ACT."""
     rng = np.random.default_rng(seed)
@@ -52,8 +45,9 @@ def build(kind: str, seed: int, opset: int = 13) -> onnx.ModelProto:
              numpy_helper.from_array(rng.standard_normal(N).astype(np.float32), "b2")]
     nodes = [helper.make_node("Conv", ["x", "w0"], ["c0"], pads=[1, 1, 1, 1])]
     nodes += _activation(kind, "c0", "a0", rng, opset, inits)
-    nodes += [_bn("bn0", "a0", "n0", rng, inits), helper.make_node("Sign", ["n0"], ["s0"]),
-              helper.make_node("Conv", ["s0", "w1"], ["c1"], pads=[1, 1, 1, 1]), _bn("bn1", "c1", "n1", rng, inits)]
+    nodes += [bn_node("bn0", "a0", "n0", rng, inits, C), helper.make_node("Sign", ["n0"], ["s0"]),
+              helper.make_node("Conv", ["s0", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+              bn_node("bn1", "c1", "n1", rng, inits, C)]
     nodes += _activation(kind, "n1", "a1", rng, opset, inits)
     nodes += [helper.make_node("Flatten", ["a1"], ["f"]), helper.make_node("Gemm", ["f", "w2", "b2"], ["g"])]
     nodes += _activation(kind, "g", "y", rng, opset, inits)

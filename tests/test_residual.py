@@ -10,16 +10,9 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 import edgebnn
+from bn_nodes import bn_node
 
 C, H, W, N = 16, 8, 8, 10
-
-
-def _bn(name, x, y, rng, inits):
-    gamma = rng.uniform(0.3, 1.5, C) * rng.choice([-1, 1], C)
-    for suffix, value in (("g", gamma), ("b", rng.uniform(-0.5, 0.5, C)), ("m", rng.uniform(-2, 2, C)),
-                          ("v", rng.uniform(2, 20, C))):
-        inits.append(numpy_helper.from_array(value.astype(np.float32), f"{name}_{suffix}"))
-    return helper.make_node("BatchNormalization", [x] + [f"{name}_{s}" for s in "gbmv"], [y])
 
 
 def _block(i: int, x: str, rng, inits) -> tuple[list, str]:
@@ -27,7 +20,7 @@ def _block(i: int, x: str, rng, inits) -> tuple[list, str]:
     inits.append(numpy_helper.from_array(rng.choice([-1.0, 1.0], (C, C, 3, 3)).astype(np.float32), f"bw{i}"))
     return [helper.make_node("Sign", [x], [f"s{i}"]),
             helper.make_node("Conv", [f"s{i}", f"bw{i}"], [f"c{i}"], pads=[1, 1, 1, 1]),
-            _bn(f"bn{i}", f"c{i}", f"n{i}", rng, inits),
+            bn_node(f"bn{i}", f"c{i}", f"n{i}", rng, inits, C, mean=(-2, 2), var=(2, 20)),
             helper.make_node("Add", [f"n{i}", x], [f"r{i}"])], f"r{i}"
 
 

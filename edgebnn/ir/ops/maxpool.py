@@ -55,9 +55,10 @@ class MaxPool(WindowOp):
         if dtype == "i32":
             use_min = em.const(em.p + "_min", "uint32_t", pack(op.attrs["use_min"]))
             return f"ebnn_maxpool_i32({src}, {dst}, {geom}, {use_min})"
-        if dtype == "bits" and "or_mask" in op.attrs:
-            return f"ebnn_maxpool_bits_or({src}, {dst}, {geom}, {self.or_mask(em, op)})"
-        return f"ebnn_maxpool_{'bits' if dtype == 'bits' else 'f32'}({src}, {dst}, {geom})"
+        if dtype == "bits":  # a null mask (0): AND throughout
+            mask = self.or_mask(em, op) if "or_mask" in op.attrs else "0"
+            return f"ebnn_maxpool_bits({src}, {dst}, {geom}, {mask})"
+        return f"ebnn_maxpool_f32({src}, {dst}, {geom})"
 
     def or_mask(self, em, op) -> str:
         mask = op.attrs.get("or_mask", np.zeros(em.graph.tensors[op.inputs[0]].channels, bool))
