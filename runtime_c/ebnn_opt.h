@@ -233,9 +233,10 @@ static inline int32_t ebnn_opt_ctz(uint32_t x)
 EBNN_OPT_LIST_WORD(ebnn_opt_list_word, uint16_t)
 EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
 #if EBNN_OPT_ASM
-/* ebnn_opt_list_word over in[0..words) ^ fm by a nibble table (base + 32 * word + bit, below
- * 2^16); writes up to 3 entries past the returned end. */
+/* ebnn_opt_list_word over in[0..words) ^ fm by a nibble table (base + 32 * word + bit; 16-bit
+ * entries below 2^16); both write up to 3 entries past the returned end. */
 uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint16_t *lp);
+uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint32_t *lp);
 #endif
 
 /* Transposed dense kernels (ebnn_opt_dense.c): w holds ceil(n / 32) blocks of

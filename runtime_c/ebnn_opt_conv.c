@@ -126,9 +126,16 @@ void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, i
     bd->start[r] = bd->end;
     bd->missing[r] = 0u;
     lp = bd->list + bd->end;
-    EBNN_BAND_ROWS(uint32_t, (s * g->k_h + i) * cs, for (c = 0; c < wc; c++) {
-        lp = ebnn_opt_list_word32(ip[c], base + (uint32_t)(32 * c), lp);
-    }, bd->missing[r] |= 1u << i)
+#if EBNN_OPT_ASM /* a nibble at a time, up to 3 entries past the end: room, see above */
+#define EBNN_CONV_LIST_PIXEL lp = ebnn_opt_list_nib32(ip, wc, 0u, base, lp)
+#else
+#define EBNN_CONV_LIST_PIXEL                                                                                           \
+    for (c = 0; c < wc; c++) {                                                                                         \
+        lp = ebnn_opt_list_word32(ip[c], base + (uint32_t)(32 * c), lp);                                               \
+    }
+#endif
+    EBNN_BAND_ROWS(uint32_t, (s * g->k_h + i) * cs, EBNN_CONV_LIST_PIXEL, bd->missing[r] |= 1u << i)
+#undef EBNN_CONV_LIST_PIXEL
     bd->end = (int32_t)(lp - bd->list);
     bd->ones[r] = bd->end - bd->start[r];
 }

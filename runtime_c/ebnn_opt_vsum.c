@@ -73,10 +73,10 @@ static const uint32_t ebnn_opt_nib32_tab[32][8] = { /* low nibbles of bytes, the
     "stm %[lp], {%[a], %[b], %[c], %[d]}\n\t"                                                                         \
     "add %[lp], %[lp], %[p]\n\t"
 #define EBNN_OPT_BYTE32(K) EBNN_OPT_NIB32(K, "tab") EBNN_OPT_NIB32(K + 4, "tab4") "add %[bb], %[bb], #8\n\t"
-static uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, uint32_t *lp)
+uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint32_t *lp)
 {
     register uint32_t a __asm__("r2"), b __asm__("r3"), c __asm__("r4"), d __asm__("r5"), p __asm__("r6");
-    uint32_t x, bb = 0u; /* ascending registers for LDM / STM, the row pointer last */
+    uint32_t x, bb = base; /* ascending registers for LDM / STM, the row pointer last */
     __asm__("1:\n\t"
             "ldr %[x], [%[in]], #4\n\t"
             "eor %[x], %[x], %[fm]\n\t" EBNN_OPT_BYTE32(0) EBNN_OPT_BYTE32(8) EBNN_OPT_BYTE32(16) EBNN_OPT_BYTE32(24)
@@ -107,7 +107,7 @@ int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint32_t *list, int32_t
 #if EBNN_OPT_ASM
     /* about 80 instructions a word by nibbles, 14 plus 6 a listed bit one by one */
     if (6 * (*flip ? 32 * words - ones : ones) > 66 * words) {
-        n = (int32_t)(ebnn_opt_list_nib32(in, words, *flip ? ~0u : 0u, list) - list);
+        n = (int32_t)(ebnn_opt_list_nib32(in, words, *flip ? ~0u : 0u, 0u, list) - list);
         i = words;
     }
 #endif
