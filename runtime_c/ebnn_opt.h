@@ -236,7 +236,8 @@ EBNN_OPT_LIST_WORD(ebnn_opt_list_word32, uint32_t)
 /* ebnn_opt_list_word over in[0..words) ^ fm by a nibble table (base + 32 * word + bit; 16-bit
  * entries below 2^16); both write up to 3 entries past the returned end. */
 uint16_t *ebnn_opt_list_nib(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint16_t *lp);
-uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint32_t *lp);
+uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint32_t *lp,
+                              const uint32_t *stop); /* null once a pair of words starts past stop */
 #endif
 
 /* Transposed dense kernels (ebnn_opt_dense.c): w holds ceil(n / 32) blocks of
@@ -251,8 +252,8 @@ void ebnn_opt_vsum32(const uint32_t *list, int32_t n, const uint32_t *w, uint32_
  * weight 2^l, lane q at bit q) of init (12 planes) plus the sums, all below 2^12 (the pooled
  * conv starts them at its per-lane offsets and compares the planes with one number). */
 void ebnn_opt_vsum16_planes(const uint16_t *list, int32_t n, const uint32_t *w, const uint32_t *init, uint32_t *p);
-/* list: arena scratch (planned per layer) of EBNN_OPT_T_LIST(k, words) entries. */
-#define EBNN_OPT_T_LIST(k, words) (32 * (words) - (k) / 2 + 16) /* the set bits or the clear ones (gaps too) */
+/* list: arena scratch (planned per layer) of EBNN_OPT_T_LIST(words) entries. */
+#define EBNN_OPT_T_LIST(words) (16 * (words) + 80) /* the fewer of the set and clear bits, room for two words */
 void ebnn_bdense_t(const uint32_t *in, const uint32_t *w, const int32_t *tw, int32_t *out, int32_t k, int32_t words,
                    int32_t n, uint32_t *list);
 /* ebnn_bdense_t thresholded, the threshold folded per output (weight_layouts.t_bounds): pq holds

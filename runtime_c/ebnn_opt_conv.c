@@ -127,7 +127,7 @@ void ebnn_band_column(ebnn_band *bd, const uint32_t *in, const ebnn_window *g, i
     bd->missing[r] = 0u;
     lp = bd->list + bd->end;
 #if EBNN_OPT_ASM /* a nibble at a time, up to 3 entries past the end: room, see above */
-#define EBNN_CONV_LIST_PIXEL lp = ebnn_opt_list_nib32(ip, wc, 0u, base, lp)
+#define EBNN_CONV_LIST_PIXEL lp = ebnn_opt_list_nib32(ip, wc, 0u, base, lp, bd->list + bd->cap)
 #else
 #define EBNN_CONV_LIST_PIXEL                                                                                           \
     for (c = 0; c < wc; c++) {                                                                                         \

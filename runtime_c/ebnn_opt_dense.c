@@ -96,16 +96,16 @@ void ebnn_bdense_thr_small(const uint32_t *in, const uint32_t *w, uint32_t *out,
     "ldrd %[u0], %[u1], [%[tw], #56]\n\t" EBNN_OPT_T_LO("t0", "s0") EBNN_OPT_T_LO("t1", "s1")                        \
     "strd %[t0], %[t1], [%[out]], #8\n\t" EBNN_OPT_T_HI("u0", "s0") EBNN_OPT_T_HI("u1", "s1")                        \
     "strd %[u0], %[u1], [%[out], #56]\n\t"
-#define EBNN_OPT_T_OUT(CT) /* 8 outputs a branch */                                                                    \
-    __asm__ volatile("1:\n\t" EBNN_OPT_T_QUAD EBNN_OPT_T_QUAD /* volatile: its only results are stores */            \
-                     "subs %[n], %[n], #1\n\tbne 1b\n\t"                                                              \
-                     : [s] "+&r"(s), [tw] "+&r"(tw), [out] "+&r"(out), [n] "+&r"(n), [s0] "=&r"(s0), [s1] "=&r"(s1),   \
+#define EBNN_OPT_T_QUAD2 EBNN_OPT_T_QUAD EBNN_OPT_T_QUAD
+#define EBNN_OPT_T_OUT(CT) /* straight-line: no loop counter */                                                        \
+    __asm__ volatile(EBNN_OPT_T_QUAD2 EBNN_OPT_T_QUAD2 EBNN_OPT_T_QUAD2 EBNN_OPT_T_QUAD2 /* its results are stores */    \
+                     : [s] "+&r"(s), [tw] "+&r"(tw), [out] "+&r"(out), [s0] "=&r"(s0), [s1] "=&r"(s1),                  \
                        [t0] "=&r"(t0), [t1] "=&r"(t1), [u0] "=&r"(u0), [u1] "=&r"(u1), [x] "=&r"(x)                      \
                      : [base] "r"(base), [g] "r"(flip ? -4 : 4)                                                        \
-                     : "cc", "memory")
+                     : "memory")
 static void ebnn_opt_t_block(const uint32_t *s, const int32_t *tw, int32_t *out, int32_t base, int32_t flip)
 {
-    uint32_t s0, s1, t0, t1, u0, u1, x, n = 4;
+    uint32_t s0, s1, t0, t1, u0, u1, x;
     if (flip) {
 #define CT "add"
         EBNN_OPT_T_OUT(CT);
@@ -119,6 +119,7 @@ static void ebnn_opt_t_block(const uint32_t *s, const int32_t *tw, int32_t *out,
 #undef EBNN_OPT_T_LO
 #undef EBNN_OPT_T_HI
 #undef EBNN_OPT_T_QUAD
+#undef EBNN_OPT_T_QUAD2
 #undef EBNN_OPT_T_OUT
 #endif
 

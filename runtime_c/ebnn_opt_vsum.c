@@ -73,18 +73,30 @@ static const uint32_t ebnn_opt_nib32_tab[32][8] = { /* low nibbles of bytes, the
     "stm %[lp], {%[a], %[b], %[c], %[d]}\n\t"                                                                         \
     "add %[lp], %[lp], %[p]\n\t"
 #define EBNN_OPT_BYTE32(K) EBNN_OPT_NIB32(K, "tab") EBNN_OPT_NIB32(K + 4, "tab4") "add %[bb], %[bb], #8\n\t"
-uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint32_t *lp)
+uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, uint32_t base, uint32_t *lp,
+                              const uint32_t *stop)
 {
     register uint32_t a __asm__("r2"), b __asm__("r3"), c __asm__("r4"), d __asm__("r5"), p __asm__("r6");
     uint32_t x, bb = base; /* ascending registers for LDM / STM, the row pointer last */
-    __asm__("1:\n\t"
-            "ldr %[x], [%[in]], #4\n\t"
-            "eor %[x], %[x], %[fm]\n\t" EBNN_OPT_BYTE32(0) EBNN_OPT_BYTE32(8) EBNN_OPT_BYTE32(16) EBNN_OPT_BYTE32(24)
-            "subs %[n], %[n], #1\n\tbne 1b\n\t"
+#define EBNN_OPT_WORD32                                                                                                \
+    "ldr %[x], [%[in]], #4\n\t"                                                                                       \
+    "eor %[x], %[x], %[fm]\n\t" EBNN_OPT_BYTE32(0) EBNN_OPT_BYTE32(8) EBNN_OPT_BYTE32(16) EBNN_OPT_BYTE32(24)
+    __asm__("tst %[n], #1\n\t" /* two words a step; an odd count enters at the second */
+            "itt ne\n\t"
+            "addne %[n], %[n], #1\n\t"
+            "bne 4f\n\t"
+            "1:\n\t"
+            "cmp %[lp], %[stop]\n\t" /* no room for two words' 64 entries and 3 past them */
+            "bhi 2f\n\t" EBNN_OPT_WORD32 "4:\n\t" EBNN_OPT_WORD32
+            "subs %[n], %[n], #2\n\tbne 1b\n\t"
+            "b 3f\n\t"
+            "2:\n\tmovs %[lp], #0\n\t"
+            "3:\n\t"
             : [in] "+&r"(in), [n] "+&r"(words), [lp] "+&r"(lp), [bb] "+&r"(bb), [x] "=&r"(x), [p] "=&r"(p), [a] "=&r"(a),
               [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d)
-            : [fm] "r"(fm), [tab] "r"(ebnn_opt_nib32_tab), [tab4] "r"(ebnn_opt_nib32_tab + 16)
+            : [fm] "r"(fm), [tab] "r"(ebnn_opt_nib32_tab), [tab4] "r"(ebnn_opt_nib32_tab + 16), [stop] "r"(stop)
             : "cc", "memory");
+#undef EBNN_OPT_WORD32
     return lp;
 }
 #undef EBNN_OPT_NIB32
@@ -92,29 +104,49 @@ uint32_t *ebnn_opt_list_nib32(const uint32_t *in, int32_t words, uint32_t fm, ui
 
 #endif
 
+/* Lists the set bits of in ^ fm (fm 0 or ~0) from lp; returns the end, or null when the list
+ * would pass stop + 67 (ebnn_opt_list_nib32's room).  dense: by nibbles (Thumb-2). */
+static uint32_t *ebnn_opt_list_pass(const uint32_t *in, int32_t words, uint32_t fm, uint32_t *lp, const uint32_t *stop,
+                                    int32_t dense)
+{
+    int32_t i;
+#if EBNN_OPT_ASM
+    if (dense) {
+        return ebnn_opt_list_nib32(in, words, fm, 0u, lp, stop);
+    }
+#else
+    (void)dense;
+#endif
+    for (i = 0; i < words && lp <= stop; i++) {
+        lp = ebnn_opt_list_word32(in[i] ^ fm, (uint32_t)(32 * i), lp);
+    }
+    return i == words ? lp : (uint32_t *)0;
+}
+
 int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint32_t *list, int32_t *a1, int32_t *flip)
 {
-    /* Which bits to list (the fewer) only sets the cost, so every eighth word is counted (of
-     * long rows); the listed count then gives the exact number of set bits. */
+    /* Which bits to list (the fewer: at most 16 a word) only sets the cost, so every fourth
+     * word of a long row is counted.  The list holds EBNN_OPT_T_LIST entries: when the guess
+     * runs past them, the other bits are listed instead (then at most 16 a word less 13); the
+     * listed count gives the exact number of set bits. */
     const int32_t step = words >= 8 ? 4 : 1, sampled = (words + step - 1) / step;
-    int32_t i, n = 0, ones = 0;
+    const uint32_t *stop = list + 16 * words + 13; /* EBNN_OPT_T_LIST - 67 */
+    int32_t i, n, dense, ones = 0;
+    uint32_t *end;
     for (i = 0; i < words; i += step) {
         ones += ebnn_opt_popcount(in[i]);
     }
     *flip = 2 * ones > 32 * sampled;
     ones = ones * step; /* about the set bits of the whole row */
-    i = 0;
-#if EBNN_OPT_ASM
     /* about 80 instructions a word by nibbles, 14 plus 6 a listed bit one by one */
-    if (6 * (*flip ? 32 * words - ones : ones) > 66 * words) {
-        n = (int32_t)(ebnn_opt_list_nib32(in, words, *flip ? ~0u : 0u, 0u, list) - list);
-        i = words;
+    dense = 6 * (*flip ? 32 * words - ones : ones) > 66 * words;
+    end = ebnn_opt_list_pass(in, words, *flip ? ~0u : 0u, list, stop, dense);
+    if (!end) {
+        *flip = !*flip;
+        end = ebnn_opt_list_pass(in, words, *flip ? ~0u : 0u, list, stop, dense);
     }
-#endif
-    for (; i < words; i++) {
-        /* flipped, the padding bits are listed too: their weight words are 0 */
-        n = (int32_t)(ebnn_opt_list_word32(*flip ? ~in[i] : in[i], (uint32_t)(32 * i), list + n) - list);
-    }
+    n = (int32_t)(end - list);
+    /* flipped, the padding bits are listed too: their weight words are 0 */
     *a1 = *flip ? 32 * words - n : n;
     while (n & 15) {
         list[n++] = (uint32_t)(32 * words); /* the block's 0 word */

@@ -103,13 +103,19 @@ def test_tfc_instructions_and_stack():
 def test_transposed_list_by_nibbles_matches_onnxruntime(k, n):
     """The transposed kernel lists dense inputs a nibble at a time on Thumb-2 (a few set bits
     still one by one): random rows (about half the bits set), all set (the clear bits listed,
-    padding included), none, and 56 % / 44 % set, against onnxruntime, bit-identical under
-    QEMU; 784 -> 64 on random rows within 8,800 instructions (QEMU -icount) on cortex-m4."""
+    padding included), none, 56 % / 44 % set, and rows whose sampled words mislead the choice
+    of bits to list, against onnxruntime, bit-identical under QEMU; 784 -> 64 on random rows within 8,800 instructions (QEMU -icount) on cortex-m4."""
     rng = np.random.default_rng(k)
-    x = rng.random((6, k)).astype(np.float32)
+    x = rng.random((10, k)).astype(np.float32)
     x[2], x[3] = 1.0, 0.0
     x[4] = (rng.random(k) < 0.56).astype(np.float32)
     x[5] = (rng.random(k) < 0.44).astype(np.float32)
+    # every fourth word clear, the others set (and the reverse): the kernel's guess of the
+    # fewer bits, made from those words, is wrong, and listing them would pass the list's end
+    sampled = (np.arange(k) // 32) % 4 == 0
+    x[6], x[7] = np.where(sampled, 0.0, 1.0), np.where(sampled, 1.0, 0.0)
+    low = np.arange(k) % 32 < 15  # sampled words just under half set: listed by nibbles
+    x[8], x[9] = np.where(sampled, low, 1.0), np.where(sampled, ~low, 0.0)
     model = _threshold_model(k, n, k)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     expected = np.concatenate([sess.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])

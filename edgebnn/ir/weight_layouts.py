@@ -42,9 +42,9 @@ def fits_t(k: int, words: int) -> bool:
 
 def t_list_bytes(k: int, words: int) -> int:
     """Arena bytes of the transposed dense kernel's list (EBNN_OPT_T_LIST in ebnn_opt.h): the
-    set input bits (at most k / 2), or when more are set the clear ones of the whole packed row,
-    the gaps between slots included (fewer than 32 words - k / 2), padded to chunks of 16."""
-    return 4 * (32 * int(words) - int(k) // 2 + 16)  # 32-bit entries: loaded four at a time
+    fewer of the set and clear bits of the packed row (at most 16 a word), room for two more
+    words' entries, padding to chunks of 16; 32-bit entries (loaded four at a time)."""
+    return 4 * (16 * int(words) + 80)
 
 
 def _lane_blocks(bits: np.ndarray) -> np.ndarray:
