@@ -395,9 +395,10 @@ typedef struct {
         list += 16;                                                                                                    \
     } while (0)
 #if defined(__GNUC__) && defined(__thumb2__)
-/* Thumb-2: one LDRD loads two 32-bit entries, so a chunk of 16 costs 8 + 16 loads and the
- * 75 logic instructions of its 15 carry-save adders (GCC does not pair the loads itself).
- * CSA(h, acc, c): acc + h + c -> acc (weight 1) and h (weight 2), u a temporary. */
+/* Thumb-2 chunk of a 16-bit list (the pooled conv's, half the bytes of 32-bit entries): two
+ * LDRH and two weight loads per pair of entries and the 75 logic instructions of its 15
+ * carry-save adders.  CSA(h, acc, c): acc + h + c -> acc (weight 1) and h (weight 2), u a
+ * temporary. */
 #define EBNN_ASM_CSA(h, acc, c)                                                                                        \
     "eor %[u], %[" acc "], %[" h "]\n\t"                                                                             \
     "and %[" h "], %[" acc "], %[" h "]\n\t"                                                                         \
@@ -405,7 +406,8 @@ typedef struct {
     "and %[u], %[u], %[" c "]\n\t"                                                                                   \
     "orr %[" h "], %[" h "], %[u]\n\t"
 #define EBNN_ASM_PAIR(h)                                                                                               \
-    "ldrd %[" h "], %[y], [%[lp]], #8\n\t"                                                                           \
+    "ldrh %[" h "], [%[lp]], #2\n\t"                                                                                  \
+    "ldrh %[y], [%[lp]], #2\n\t"                                                                                      \
     "ldr %[" h "], [%[w], %[" h "], lsl #2]\n\t"                                                                     \
     "ldr %[y], [%[w], %[y], lsl #2]\n\t"
 #define EBNN_CHUNK_ASM(x)                                                                                              \
@@ -469,14 +471,6 @@ typedef struct {
         x = r0;                                                                                                        \
     } while (0)
 EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_LDM)
-/* 16-bit entries (the pooled conv's list, half the bytes): two LDRH per pair instead of one
- * LDRD, so a chunk costs 8 instructions more; the chunk is otherwise the same. */
-#undef EBNN_ASM_PAIR
-#define EBNN_ASM_PAIR(h)                                                                                               \
-    "ldrh %[" h "], [%[lp]], #2\n\t"                                                                                  \
-    "ldrh %[y], [%[lp]], #2\n\t"                                                                                      \
-    "ldr %[" h "], [%[w], %[" h "], lsl #2]\n\t"                                                                     \
-    "ldr %[y], [%[w], %[y], lsl #2]\n\t"
 EBNN_OPT_VSUM_PLANES(ebnn_opt_vsum16_planes, uint16_t, EBNN_CHUNK_ASM)
 #else
 EBNN_OPT_VSUM(ebnn_opt_vsum32, uint32_t, EBNN_CHUNK_C)
