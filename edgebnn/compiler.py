@@ -73,12 +73,17 @@ def analyse(model, target="cortex-m4", sram=None, flash=None, weights="size", ke
     tgt = targets.get(target).with_budget(sram, flash)
     graph = model if isinstance(model, Graph) else frontend.load(model)
     built = _build(graph, tgt, weights, kernels, inputs, fuse, False)
-    if not built[2]["budget"]["sram_fits"]:  # the kernels that need the least SRAM, if that fits
+    if not built[2]["budget"]["sram_fits"] and _lists(built[0]):  # the kernels that need the least SRAM
         lean = _build(graph, tgt, weights, kernels, inputs, fuse, True)
         if lean[2]["memory"]["sram_bytes"] < built[2]["memory"]["sram_bytes"]:
             lean[2]["kernel_choice"] = "least SRAM: the default kernels did not fit the SRAM budget"
             return lean
     return built
+
+
+def _lists(graph: Graph) -> bool:
+    """Whether a layer keeps a list of set bits in the arena that graph.least_sram would drop."""
+    return any(op.kind == "bdense" and op.attrs.get("c_kernel") == "transposed" for op in graph.ops)
 
 
 def _build(graph, tgt, weights, kernels, inputs, fuse, least_sram):
