@@ -77,7 +77,7 @@ def test_rebased_entries_under_emulation_are_bit_exact():
 
 
 def test_long_dense_rows_count_past_256_on_the_host(tmp_path):
-    """The lane sums shared with the transposed dense kernel (ebnn_opt_vsum32) zero their planes
+    """The lane sums shared with the transposed dense kernel (ebnn_opt_vsum) zero their planes
     above 2^11 themselves: a 1024-input layer (about 512 listed inputs, so counts past 256 read
     the planes above 2^7) against onnxruntime."""
     rng = np.random.default_rng(7)

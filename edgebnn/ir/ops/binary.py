@@ -74,8 +74,8 @@ class BinaryLayer(OpKind):
     def sources(self, graph, op):
         kernel = self.variant(op)
         sparse = ("ebnn_sparse.c",) if kernel.name in SPARSE_FORMATS else ()
-        # the optimised dense and conv kernels share the listing and vertical sums of the transposed ones
-        optimized = ("ebnn_opt.h", self.opt_source, "ebnn_opt_list.c", "ebnn_opt_vsum.c") if kernel.optimized else ()
+        # the optimised dense and conv kernels share the vertical sums of the transposed ones
+        optimized = ("ebnn_opt.h", self.opt_source, "ebnn_opt_vsum.c") if kernel.optimized else ()
         return (self.source,) + sparse + optimized
 
     def report(self, graph, op):
