@@ -130,7 +130,7 @@ int32_t ebnn_opt_list(const uint32_t *in, int32_t words, uint32_t *list, int32_t
      * runs past them, the other bits are listed instead (then at most 16 a word less 13); the
      * listed count gives the exact number of set bits. */
     const int32_t step = words >= 8 ? 4 : 1, sampled = (words + step - 1) / step;
-    const uint32_t *stop = list + 16 * words + 13; /* EBNN_OPT_T_LIST - 67 */
+    const uint32_t *stop = list + 16 * words + 13; /* EBNN_OPT_T_LIST - 67: room for two words */
     int32_t i, n, dense, ones = 0;
     uint32_t *end;
     for (i = 0; i < words; i += step) {
@@ -311,8 +311,8 @@ static void ebnn_opt_counts(const uint32_t *p, int32_t top, uint32_t *s)
  * bits q (low half) and q + 16 (high half).  Level 1 (registers): Harley-Seal per 16 listed
  * words; its 16s are buffered and summed by level 2.  GCC's pre-allocation scheduling hoists
  * the 16 loads and spills the planes on Cortex-M (13 registers): without it level 1 runs
- * spill-free.  Defined for 16-bit lists (dense: on the stack) and 32-bit ones (convolution:
- * in the arena; pairs of entries load with one LDRD), each with its level-1 CHUNK. */
+ * spill-free.  Defined on 32-bit lists in the arena (the transposed dense and conv kernels),
+ * with a level-1 CHUNK in Thumb-2 (entries four at a time by LDM) or in C. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__arm__)
 #define EBNN_OPT_NO_SCHED __attribute__((optimize("no-schedule-insns")))
 #else

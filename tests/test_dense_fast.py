@@ -75,17 +75,22 @@ def _special_inputs(k: int, rows: int, seed: int) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize("k", [37, 40, 784])
-def test_bit_pattern_binarize_matches_onnxruntime(k):
-    model = _threshold_model(k, 12, k)
-    x = _special_inputs(k, 5, k)
+def _check_kernel(model, x, function: str):
+    """model compiled for cortex-m4 calls ``function``; its outputs on x are onnxruntime's on
+    the host and, bit-identical, under QEMU.  Returns the compiled model."""
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     expected = np.concatenate([sess.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
     compiled = edgebnn.compile(model, target="cortex-m4", allow_overflow=True)
-    assert "ebnn_binarize_bits_f32(" in _text(compiled)
+    assert function in _text(compiled)
     assert np.array_equal(compiled.run(x), expected)
     outputs, stats = compiled.emulate(x)
     assert stats["identical"] and np.array_equal(outputs, expected)
+    return compiled
+
+
+@pytest.mark.parametrize("k", [37, 40, 784])
+def test_bit_pattern_binarize_matches_onnxruntime(k):
+    _check_kernel(_threshold_model(k, 12, k), _special_inputs(k, 5, k), "ebnn_binarize_bits_f32(")
 
 
 def test_tfc_instructions_and_stack():
@@ -116,14 +121,7 @@ def test_transposed_list_by_nibbles_matches_onnxruntime(k, n):
     x[6], x[7] = np.where(sampled, 0.0, 1.0), np.where(sampled, 1.0, 0.0)
     low = np.arange(k) % 32 < 15  # sampled words just under half set: listed by nibbles
     x[8], x[9] = np.where(sampled, low, 1.0), np.where(sampled, ~low, 0.0)
-    model = _threshold_model(k, n, k)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    expected = np.concatenate([sess.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
-    compiled = edgebnn.compile(model, target="cortex-m4", allow_overflow=True)
-    assert "ebnn_bdense_t(" in _text(compiled)
-    assert np.array_equal(compiled.run(x), expected)
-    outputs, stats = compiled.emulate(x)
-    assert stats["identical"] and np.array_equal(outputs, expected)
+    compiled = _check_kernel(_threshold_model(k, n, k), x, "ebnn_bdense_t(")
     if k == 784:
         i = next(j for j, r in enumerate(compiled.report["layers"]) if r["op"] == "bdense")
         assert compiled.emulate(x[:2])[1]["per_layer_instructions"][i] <= 8_800

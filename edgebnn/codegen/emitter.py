@@ -121,9 +121,13 @@ class Emitter:
     def dst(self, op: Op, i: int = 0) -> str:
         return self.ptr(op.outputs[i], True)
 
+    def scratch_ptr(self) -> str:
+        """The current layer's arena scratch as a uint32_t pointer."""
+        return f"((uint32_t *)(a + {self.plan.scratch[self.index]}))"
+
     def scratch(self, op: Op) -> str:
         """The layer's arena scratch: pointer and words."""
-        return f"((uint32_t *)(a + {self.plan.scratch[self.index]})), {op.attrs['scratch_bytes'] // 4}"
+        return f"{self.scratch_ptr()}, {op.attrs['scratch_bytes'] // 4}"
 
     def epilogue_args(self, op: Op) -> str:
         """The arguments a fused kernel takes for op's epilogues (after its own), each after ", "."""

@@ -40,7 +40,7 @@ def fits_t(k: int, words: int) -> bool:
     return T_MIN_K <= int(k) and 32 * int(words) <= T_DENSE_BITS
 
 
-def t_list_bytes(k: int, words: int) -> int:
+def t_list_bytes(words: int) -> int:
     """Arena bytes of the transposed dense kernel's list (EBNN_OPT_T_LIST in ebnn_opt.h): the
     fewer of the set and clear bits of the packed row (at most 16 a word), room for two more
     words' entries, padding to chunks of 16; 32-bit entries (loaded four at a time)."""

@@ -64,7 +64,7 @@ class BDense(BinaryLayer):
         words = weight_rows(graph, op).shape[1]
         if op.attrs["c_kernel"] == "grouped":  # the activations, grouped once
             return 12 * ((words + 2) // 3)
-        return t_list_bytes(op.attrs["k"], words) if op.attrs["c_kernel"] == "transposed" else 0
+        return t_list_bytes(words) if op.attrs["c_kernel"] == "transposed" else 0
 
     def c_call(self, em, op):
         a, kernel = op.attrs, op.attrs["c_kernel"]
@@ -83,7 +83,7 @@ class BDense(BinaryLayer):
         if kernel == "transposed":
             wt, tw = transpose_rows(raw)
             w, t = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_tw", "int32_t", tw)
-            lst = f"((uint32_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
+            lst = em.scratch_ptr()  # the list of set bits, in the arena
             return f"ebnn_bdense_{thr}t({src}, {w}, {t}, {dst}, {k}, {raw.shape[1]}, {n}{em.epilogue_args(op)}, {lst})"
         if kernel == "short":
             return self._short(em, op, raw)
@@ -91,7 +91,7 @@ class BDense(BinaryLayer):
         if kernel == PORTABLE:
             return f"ebnn_bdense({src}, {w}, {dst}, {k}, {in_words}, {n})"
         name = f"{thr}opt" if kernel == "grouped" else "thr_small"
-        scratch = f", ((uint32_t *)(a + {em.plan.scratch[em.index]}))" if kernel == "grouped" else ""
+        scratch = f", {em.scratch_ptr()}" if kernel == "grouped" else ""
         return f"ebnn_bdense_{name}({src}, {w}, {dst}, {k}, {in_words}, {n}{em.epilogue_args(op)}{scratch})"
 
     def _bounded_t(self, em, op, raw):
@@ -100,7 +100,7 @@ class BDense(BinaryLayer):
         real = bits.pack_at(np.ones((1, a["k"]), bool), a["slots"], a["total"])
         wt, _, pq = t_bounds(raw, real, a["k"], e_op.attrs["thr"], e_op.attrs["neg"])
         w, b = em.const(em.p + "_wt", "uint32_t", wt), em.const(em.p + "_pq", "int32_t", pq)
-        lst = f"((uint32_t *)(a + {em.plan.scratch[em.index]}))"  # the list of set bits, in the arena
+        lst = em.scratch_ptr()  # the list of set bits, in the arena
         return f"ebnn_bdense_bnd_t({em.src(op)}, {w}, {b}, {em.dst(op)}, {raw.shape[1]}, {len(raw)}, {lst})"
 
     def _short(self, em, op, raw):
